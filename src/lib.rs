@@ -1,0 +1,6 @@
+//! `engine`: a small tensor engine with reverse-mode autograd, a CPU reference backend and
+//! hand-written CUDA kernels (run on a GPU or in the host emulator), with pix2pix and
+//! Gatys neural style transfer on top. Dependencies point one way:
+//! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
+
+pub mod backend;
