@@ -4,3 +4,5 @@
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
 pub mod backend;
+pub mod io;
+pub mod pix2pix;
