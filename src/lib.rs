@@ -5,7 +5,9 @@
 
 pub mod backend;
 pub mod autograd;
+pub mod io;
 pub mod optim;
+pub mod pix2pix;
 pub mod tensor;
 
 pub use autograd::{no_grad, Gradients};
