@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod autograd;
 pub mod nn;
+pub mod optim;
 pub mod tensor;
 
 pub use autograd::{no_grad, Gradients};

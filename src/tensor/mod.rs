@@ -152,6 +152,10 @@ impl Tensor {
         assert_eq!(data.len(), self.numel(), "assign_f32: {} values for shape {:?}", data.len(), self.shape());
         *self.storage_mut() = self.device().from_f32(data, self.dtype());
     }
+    pub fn assign_f64(&self, data: &[f64]) {
+        assert_eq!(data.len(), self.numel(), "assign_f64: {} values for shape {:?}", data.len(), self.shape());
+        *self.storage_mut() = self.device().from_f64(data, self.dtype());
+    }
     pub fn to_vec_f32(&self) -> Vec<f32> {
         self.device().to_f32(&self.storage())
     }
