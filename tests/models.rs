@@ -521,13 +521,20 @@ fn tiny_pix2pix_training_reduces_l1() {
     let g = UnetGenerator::new(3, 3, 5, 8, Norm::Batch, false, 1, &d);
     let dnet = NLayerDiscriminator::new(6, 8, 2, Norm::Batch, 2, &d);
     let (gp, dp) = (g.parameters(), dnet.parameters());
-    let a = rand(&[1, 3, 32, 32], 30);
-    // A learnable target: a fixed function of the input.
+    // A smooth input (a stride-2 U-Net with ngf 8 cannot carry per-pixel noise through
+    // its first layer) and a learnable target: a fixed function of it.
+    let smooth: Vec<f32> = (0..3 * 32 * 32)
+        .map(|i| {
+            let (c, y, x) = ((i / 1024) as f32, ((i / 32) % 32) as f32, (i % 32) as f32);
+            (0.3 * x * (c + 1.0) + 0.2 * y).sin() * 0.8
+        })
+        .collect();
+    let a = Tensor::from_f32(&smooth, &[1, 3, 32, 32], &d);
     let b = a.scale(-0.8);
     let ones = Tensor::full(&[1, 1, 6, 6], 1.0, DType::F32, &d);
     let zeros = Tensor::zeros(&[1, 1, 6, 6], DType::F32, &d);
     let mut l1s = Vec::new();
-    for step in 0..25 {
+    for step in 0..30 {
         let fake = g.forward(&a);
         // D step on the detached fake.
         let d_fake = dnet.forward(&Tensor::cat_channels(&[&a, &fake.detach()]));
@@ -544,11 +551,12 @@ fn tiny_pix2pix_training_reduces_l1() {
         if step == 0 {
             assert!(gp.iter().all(|p| gg.get(p).is_some()), "every generator parameter gets a gradient");
         }
-        sgd(&gp, &gg, 0.002);
+        sgd(&gp, &gg, 0.01);
         l1s.push(l1.item());
     }
-    let (first, last) = (l1s[0], *l1s.last().unwrap());
-    assert!(last < 0.6 * first, "L1 did not fall enough: {l1s:?}");
+    // The adversarial term makes single steps noisy: compare the mean of the last five.
+    let last = l1s[l1s.len() - 5..].iter().sum::<f64>() / 5.0;
+    assert!(last < 0.6 * l1s[0], "L1 did not fall enough: {l1s:?}");
 }
 
 #[test]
