@@ -5,6 +5,7 @@
 //! the file (and the tensor, where one is at fault) in one line.
 
 use anyhow::{anyhow, bail, Result};
+use super::atomic::tmp_path;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -173,7 +174,9 @@ impl Checkpoint {
 }
 
 /// Writes `tensors` (name, shape, data) and `metadata` as a safetensors file, atomically:
-/// to `path.tmp`, flushed to disk, then renamed over `path`.
+/// to `path.tmp`, flushed to disk, then renamed over `path`. (Not `atomic::write_atomic`:
+/// the safetensors crate streams tensors only to a file path, and building the whole file
+/// in memory first would double the peak memory of a large checkpoint.)
 pub fn save_checkpoint(
     path: impl AsRef<Path>,
     tensors: &[(String, Vec<usize>, Vec<f32>)],
@@ -224,13 +227,6 @@ pub fn save_checkpoint(
         }
     }
     Ok(())
-}
-
-/// `path` with `.tmp` appended to its file name.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
 }
 
 /// Loads every tensor of a safetensors or PyTorch (`torch.save`) file.
