@@ -56,6 +56,8 @@ extern __thread const uint3* t_thread_idx;
 extern __thread BlockEnv t_env;
 
 void syncthreads();
+// A barrier that also counts the threads whose `pred` is non-zero.
+int syncthreads_count(int pred);
 // Warp operations: every participating lane deposits `value`, waits for the others of `mask`
 // (restricted to live lanes), and gets back the value deposited by lane `src` (a poison value
 // when that lane did not take part). `src < 0` means "no exchange".
@@ -126,6 +128,9 @@ inline T from_bits(uint64_t b) {
 
 // ---- barriers and warp operations ---------------------------------------------------------
 inline void __syncthreads() { emu::syncthreads(); }
+inline int __syncthreads_count(int pred) { return emu::syncthreads_count(pred); }
+inline int __syncthreads_and(int pred) { return emu::syncthreads_count(!pred) == 0; }
+inline int __syncthreads_or(int pred) { return emu::syncthreads_count(pred) != 0; }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { emu::warp_exchange(mask, 0, -1); }
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
