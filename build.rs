@@ -71,7 +71,9 @@ fn main() {
     if std::env::var("ENGINE_EMU_ASAN").is_ok_and(|v| v == "1") {
         // ASan understands ucontext fibers; it needs its runtime first in the link.
         build.define("EMU_UCONTEXT", None).flag("-fsanitize=address").flag("-fno-omit-frame-pointer");
-        println!("cargo:rustc-link-arg=-fsanitize=address");
+        // rustc links with -nodefaultlibs, so name the runtime; run the binaries with
+        // ASAN_OPTIONS=verify_asan_link_order=0 (or LD_PRELOAD=libasan.so).
+        println!("cargo:rustc-link-lib=dylib=asan");
     }
     println!("cargo:rerun-if-changed=kernels/emu/emu.h");
     println!("cargo:rerun-if-changed=kernels/emu/runtime.cpp");
@@ -143,7 +145,8 @@ fn scan(src: &str) -> Result<Scanned, (usize, String)> {
                 // `extern "C"` before an entry point: drop it, keep the columns.
                 let keep = out.trim_end().len() - "extern".len();
                 let tail = out.split_off(keep);
-                out.push_str(&" ".repeat(tail.len() + 3));
+                out.extend(tail.chars().map(|c| if c == '\n' { c } else { ' ' }));
+                out.push_str("   ");
                 let rest = &src[i..];
                 let after = rest.trim_start();
                 if !after.starts_with("__global__") {
@@ -229,7 +232,19 @@ fn split_declaration(decl: &str) -> Result<(String, String, String), String> {
     if name.is_empty() || ty.trim().is_empty() {
         return Err(format!("cannot read the __shared__ declaration `{d}`"));
     }
+    // The arena aligns every variable to 16 bytes (or more for wider types) anyway.
+    let ty = strip_align(ty);
     Ok((ty.trim().to_string(), name.to_string(), d[cut..].trim().to_string()))
+}
+
+/// Removes `__align__(N)` from a type: it cannot appear in a template argument.
+fn strip_align(ty: &str) -> String {
+    let mut t = ty.to_string();
+    while let Some(at) = t.find("__align__") {
+        let end = t[at..].find(')').map_or(t.len(), |e| at + e + 1);
+        t.replace_range(at..end, "");
+    }
+    t
 }
 
 fn translation_unit(name: &str, path: &Path, s: &Scanned) -> String {

@@ -148,3 +148,21 @@ extern "C" __global__ void divergent_barrier(float* y) {
         y[threadIdx.x] = __shfl_xor_sync(FULL_MASK, 1.0f, 1);
     }
 }
+
+// Declaration forms the emulator's build step must rewrite. out[i] = 2 x[i] + the number of
+// threads of the block whose x > 0 (zero past n). Block 128.
+extern "C"
+__global__ void __launch_bounds__(128) syntax_forms(const float* x, float* out, int n) {
+    __shared__ volatile float v[128];
+    __shared__ __align__(16) float4 q[32];
+    __shared__ int counter;
+    int t = threadIdx.x, i = blockIdx.x * blockDim.x + t;
+    float xi = i < n ? x[i] : 0.0f;
+    v[t] = xi;
+    if (t < 32) q[t] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (t == 0) counter = 0;
+    __syncthreads();
+    atomicAdd(&counter, 1);
+    int positives = __syncthreads_count(xi > 0.0f);
+    if (i < n) out[i] = v[t] + v[t] + (float)positives + (float)(counter - (int)blockDim.x) + q[t % 32].x;
+}

@@ -252,3 +252,19 @@ fn kernel_without_barriers_is_fast() {
     let got = rt.dtoh(&dy);
     assert!(got.iter().zip(x.iter().zip(&y0)).all(|(g, (x, y))| *g == 0.5 * x + y));
 }
+
+#[test]
+fn declaration_forms_and_barrier_count() {
+    let rt = emu_runtime();
+    let n = 300;
+    let x = random(n, 12, -1.0, 1.0);
+    let (dx, dout) = (upload(&*rt, &x), rt.alloc(n));
+    let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
+    unsafe { rt.launch("selftest", "syntax_forms", [3, 1, 1], [128, 1, 1], 0, &mut [arg(&mut px), arg(&mut po), arg(&mut ni)]) }.unwrap();
+    let got = rt.dtoh(&dout);
+    for i in 0..n {
+        let b = i / 128;
+        let positives = x[b * 128..((b + 1) * 128).min(n)].iter().filter(|&&v| v > 0.0).count();
+        assert_eq!(got[i], 2.0 * x[i] + positives as f32, "element {i}");
+    }
+}

@@ -41,6 +41,7 @@ impl CachingAllocator {
 
     /// `len` f32 of device memory.
     pub fn alloc(self: &Arc<Self>, len: usize) -> Result<DevBuf, DeviceError> {
+        self.ctx.bind_to_thread().map_err(|e| DeviceError(format!("CUDA: {}", driver_message(&e))))?;
         let bytes = rounded_bytes(len);
         let cached = {
             let mut st = self.state.lock().unwrap();
@@ -64,7 +65,6 @@ impl CachingAllocator {
     }
 
     fn fresh(&self, bytes: usize) -> Result<u64, DeviceError> {
-        self.ctx.bind_to_thread().map_err(|e| DeviceError(format!("CUDA: {}", driver_message(&e))))?;
         match unsafe { result::malloc_sync(bytes) } {
             Ok(p) => Ok(p),
             Err(e) if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY => {
