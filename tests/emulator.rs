@@ -1,10 +1,22 @@
 //! The emulator's execution model, through the kernels of kernels/selftest.cu: shared memory
 //! and barriers, warp operations, atomics, and the bugs it must catch (a missing barrier, an
-//! out-of-bounds write, a shared-memory overflow, a deadlock).
+//! out-of-bounds write, a shared-memory overflow, a deadlock). The tests of correct kernels
+//! also run on CUDA device 0 when there is one (the same launches; "skipped: ..." otherwise).
 
-use engine::backend::device::{emu_runtime, DevBuf, Runtime};
+use engine::backend::device::{cuda_runtime, emu_runtime, DevBuf, Runtime};
 use std::ffi::c_void;
+use std::sync::Arc;
 use std::time::Instant;
+
+/// The emulator, plus CUDA device 0 when one is usable.
+fn runtimes() -> Vec<Arc<dyn Runtime>> {
+    let mut v = vec![emu_runtime()];
+    match cuda_runtime(0) {
+        Ok(rt) => v.push(rt),
+        Err(e) => println!("skipped on cuda: {e}"),
+    }
+    v
+}
 
 /// Fresh pseudo-random values in [lo, hi) (splitmix64), different per seed.
 fn random(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
@@ -64,14 +76,15 @@ fn run_matmul(rt: &dyn Runtime, kernel: &str, m: usize, n: usize, k: usize, seed
 
 #[test]
 fn tiled_matmul_with_static_shared_memory() {
-    let rt = emu_runtime();
-    // Odd sizes: partial tiles in every direction.
-    let (got, want, _) = run_matmul(&*rt, "matmul_tiled", 37, 53, 29, 1);
-    // f32 accumulation over 29 terms of magnitude < 1: a few ulps of the sum.
-    assert!(max_abs_diff(&got, &want) < 1e-5, "diff {}", max_abs_diff(&got, &want));
-    let (got, want, ms) = run_matmul(&*rt, "matmul_tiled", 128, 128, 128, 2);
-    assert!(max_abs_diff(&got, &want) < 1e-4);
-    eprintln!("emu: 128^3 tiled matmul (64 blocks x 256 threads, 16 barriers each) took {ms:.1} ms");
+    for rt in runtimes() {
+        // Odd sizes: partial tiles in every direction.
+        let (got, want, _) = run_matmul(&*rt, "matmul_tiled", 37, 53, 29, 1);
+        // f32 accumulation over 29 terms of magnitude < 1 (FMA on a GPU): a few ulps of the sum.
+        assert!(max_abs_diff(&got, &want) < 1e-5, "{}: diff {}", rt.name(), max_abs_diff(&got, &want));
+        let (got, want, ms) = run_matmul(&*rt, "matmul_tiled", 128, 128, 128, 2);
+        assert!(max_abs_diff(&got, &want) < 1e-4, "{}", rt.name());
+        eprintln!("{}: 128^3 tiled matmul (64 blocks x 256 threads, 16 barriers each) took {ms:.1} ms", rt.name());
+    }
 }
 
 #[test]
@@ -101,75 +114,78 @@ fn missing_barrier_gives_a_wrong_result() {
 
 #[test]
 fn dynamic_shared_memory_reduction() {
-    let rt = emu_runtime();
-    let n = 1000;
-    let x = random(n, 5, -1.0, 1.0);
-    let threads = 128;
-    let blocks = n.div_ceil(threads);
-    let (dx, dout) = (upload(&*rt, &x), rt.alloc(blocks));
-    let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
-    let mut args = [arg(&mut px), arg(&mut po), arg(&mut ni)];
-    unsafe { rt.launch("selftest", "block_sum_dyn", [blocks as u32, 1, 1], [threads as u32, 1, 1], (threads * 4) as u32, &mut args) }.unwrap();
-    let got = rt.dtoh(&dout);
-    for b in 0..blocks {
-        let want: f64 = x[b * threads..((b + 1) * threads).min(n)].iter().map(|&v| v as f64).sum();
-        // 128 terms summed in a tree in f32.
-        assert!((got[b] as f64 - want).abs() < 1e-4, "block {b}: {} vs {want}", got[b]);
+    for rt in runtimes() {
+        let n = 1000;
+        let x = random(n, 5, -1.0, 1.0);
+        let threads = 128;
+        let blocks = n.div_ceil(threads);
+        let (dx, dout) = (upload(&*rt, &x), rt.alloc(blocks));
+        let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
+        let mut args = [arg(&mut px), arg(&mut po), arg(&mut ni)];
+        unsafe { rt.launch("selftest", "block_sum_dyn", [blocks as u32, 1, 1], [threads as u32, 1, 1], (threads * 4) as u32, &mut args) }.unwrap();
+        let got = rt.dtoh(&dout);
+        for b in 0..blocks {
+            let want: f64 = x[b * threads..((b + 1) * threads).min(n)].iter().map(|&v| v as f64).sum();
+            // 128 terms summed in a tree in f32.
+            assert!((got[b] as f64 - want).abs() < 1e-4, "block {b}: {} vs {want}", got[b]);
+        }
     }
 }
 
 #[test]
 fn warp_shuffles_and_votes() {
-    let rt = emu_runtime();
-    let warps = 6;
-    let x = random(32 * warps, 6, -1.0, 3.0);
-    let (dx, dout) = (upload(&*rt, &x), rt.alloc(8 * warps));
-    let (mut px, mut po) = (dx.ptr, dout.ptr);
-    // 3 blocks of 2 warps.
-    unsafe { rt.launch("selftest", "warp_ops", [3, 1, 1], [64, 1, 1], 0, &mut [arg(&mut px), arg(&mut po)]) }.unwrap();
-    let out = rt.dtoh(&dout);
-    for w in 0..warps {
-        let v = &x[32 * w..32 * (w + 1)];
-        let o = &out[8 * w..8 * (w + 1)];
-        let sum: f32 = v.iter().map(|&a| a as f64).sum::<f64>() as f32;
-        assert!((o[0] - sum).abs() < 1e-4, "warp {w} sum {} vs {sum}", o[0]);
-        assert_eq!(o[1], v.iter().cloned().fold(f32::MIN, f32::max), "warp {w} max");
-        assert_eq!(o[2], v[5], "warp {w} broadcast");
-        assert_eq!(o[3], v.iter().filter(|&&a| a > 0.0).count() as f32, "warp {w} ballot");
-        assert_eq!(o[4], v.iter().any(|&a| a > 2.0) as i32 as f32, "warp {w} any");
-        assert_eq!(o[5], 1.0, "warp {w} all");
-        let group: f32 = v[8..16].iter().map(|&a| a as f64).sum::<f64>() as f32;
-        assert!((o[6] - group).abs() < 1e-5, "warp {w} width-8 sum {} vs {group}", o[6]);
-        assert_eq!(o[7], v[12], "warp {w} shfl_up");
+    for rt in runtimes() {
+        let warps = 6;
+        let x = random(32 * warps, 6, -1.0, 3.0);
+        let (dx, dout) = (upload(&*rt, &x), rt.alloc(8 * warps));
+        let (mut px, mut po) = (dx.ptr, dout.ptr);
+        // 3 blocks of 2 warps.
+        unsafe { rt.launch("selftest", "warp_ops", [3, 1, 1], [64, 1, 1], 0, &mut [arg(&mut px), arg(&mut po)]) }.unwrap();
+        let out = rt.dtoh(&dout);
+        for w in 0..warps {
+            let v = &x[32 * w..32 * (w + 1)];
+            let o = &out[8 * w..8 * (w + 1)];
+            let sum: f32 = v.iter().map(|&a| a as f64).sum::<f64>() as f32;
+            assert!((o[0] - sum).abs() < 1e-4, "warp {w} sum {} vs {sum}", o[0]);
+            assert_eq!(o[1], v.iter().cloned().fold(f32::MIN, f32::max), "warp {w} max");
+            assert_eq!(o[2], v[5], "warp {w} broadcast");
+            assert_eq!(o[3], v.iter().filter(|&&a| a > 0.0).count() as f32, "warp {w} ballot");
+            assert_eq!(o[4], v.iter().any(|&a| a > 2.0) as i32 as f32, "warp {w} any");
+            assert_eq!(o[5], 1.0, "warp {w} all");
+            let group: f32 = v[8..16].iter().map(|&a| a as f64).sum::<f64>() as f32;
+            assert!((o[6] - group).abs() < 1e-5, "warp {w} width-8 sum {} vs {group}", o[6]);
+            assert_eq!(o[7], v[12], "warp {w} shfl_up");
+        }
     }
 }
 
 #[test]
 fn atomics_across_blocks() {
-    let rt = emu_runtime();
-    let (n, nbins) = (5000, 7);
-    let x = random(n, 7, 0.0, 1.0);
-    let dx = upload(&*rt, &x);
-    let sums = upload(&*rt, &vec![0.0; nbins]);
-    let counts = upload(&*rt, &vec![0.0; nbins]); // 0.0f32 is also the int 0
-    let maxbits = upload(&*rt, &[0.0]);
-    let total = upload(&*rt, &[0.0]);
-    let (mut px, mut ps, mut pc, mut pm, mut pt) = (dx.ptr, sums.ptr, counts.ptr, maxbits.ptr, total.ptr);
-    let (mut ni, mut nb) = (n as i32, nbins as i32);
-    let mut args = [arg(&mut px), arg(&mut ps), arg(&mut pc), arg(&mut pm), arg(&mut pt), arg(&mut ni), arg(&mut nb)];
-    unsafe { rt.launch("selftest", "atomic_hist", [(n as u32).div_ceil(128), 1, 1], [128, 1, 1], 0, &mut args) }.unwrap();
-    let (got_sums, got_counts) = (rt.dtoh(&sums), rt.dtoh(&counts));
-    for b in 0..nbins {
-        let in_bin: Vec<f32> = x.iter().cloned().filter(|&v| ((v * nbins as f32) as usize).min(nbins - 1) == b).collect();
-        assert_eq!(got_counts[b].to_bits() as i32, in_bin.len() as i32, "bin {b} count");
-        let want: f64 = in_bin.iter().map(|&v| v as f64).sum();
-        // Summation order varies with the schedule: f32 rounding of ~700 terms.
-        assert!((got_sums[b] as f64 - want).abs() < 1e-2, "bin {b} sum {} vs {want}", got_sums[b]);
+    for rt in runtimes() {
+        let (n, nbins) = (5000, 7);
+        let x = random(n, 7, 0.0, 1.0);
+        let dx = upload(&*rt, &x);
+        let sums = upload(&*rt, &vec![0.0; nbins]);
+        let counts = upload(&*rt, &vec![0.0; nbins]); // 0.0f32 is also the int 0
+        let maxbits = upload(&*rt, &[0.0]);
+        let total = upload(&*rt, &[0.0]);
+        let (mut px, mut ps, mut pc, mut pm, mut pt) = (dx.ptr, sums.ptr, counts.ptr, maxbits.ptr, total.ptr);
+        let (mut ni, mut nb) = (n as i32, nbins as i32);
+        let mut args = [arg(&mut px), arg(&mut ps), arg(&mut pc), arg(&mut pm), arg(&mut pt), arg(&mut ni), arg(&mut nb)];
+        unsafe { rt.launch("selftest", "atomic_hist", [(n as u32).div_ceil(128), 1, 1], [128, 1, 1], 0, &mut args) }.unwrap();
+        let (got_sums, got_counts) = (rt.dtoh(&sums), rt.dtoh(&counts));
+        for b in 0..nbins {
+            let in_bin: Vec<f32> = x.iter().cloned().filter(|&v| ((v * nbins as f32) as usize).min(nbins - 1) == b).collect();
+            assert_eq!(got_counts[b].to_bits() as i32, in_bin.len() as i32, "bin {b} count");
+            let want: f64 = in_bin.iter().map(|&v| v as f64).sum();
+            // Summation order varies with the schedule: f32 rounding of ~700 terms.
+            assert!((got_sums[b] as f64 - want).abs() < 1e-2, "bin {b} sum {} vs {want}", got_sums[b]);
+        }
+        let max = x.iter().cloned().fold(0.0f32, f32::max);
+        assert_eq!(rt.dtoh(&maxbits)[0], max);
+        let want_total: f64 = x.iter().map(|&v| v as f64).sum();
+        assert!((rt.dtoh(&total)[0] as f64 - want_total).abs() < 0.5, "CAS total");
     }
-    let max = x.iter().cloned().fold(0.0f32, f32::max);
-    assert_eq!(rt.dtoh(&maxbits)[0], max);
-    let want_total: f64 = x.iter().map(|&v| v as f64).sum();
-    assert!((rt.dtoh(&total)[0] as f64 - want_total).abs() < 0.5, "CAS total");
 }
 
 #[test]
@@ -225,16 +241,19 @@ fn launch_errors_are_one_clear_line() {
 
 #[test]
 fn memory_is_poisoned_and_copies_work() {
-    let rt = emu_runtime();
-    let a = rt.alloc(10);
-    assert!(rt.dtoh(&a).iter().all(|v| v.is_nan()), "new buffers hold NaN");
-    let x = random(10, 8, 0.0, 1.0);
-    rt.htod(&a, &x);
-    let b = rt.alloc(20);
-    rt.dtod(&b, 5, &a, 2, 6);
-    let got = rt.dtoh(&b);
-    assert_eq!(&got[5..11], &x[2..8]);
-    assert!(got[..5].iter().chain(&got[11..]).all(|v| v.is_nan()));
+    for rt in runtimes() {
+        let a = rt.alloc(10);
+        // The emulator always poisons; the CUDA allocator does in debug builds.
+        let poisoned = rt.name() == "emu" || cfg!(debug_assertions);
+        assert!(!poisoned || rt.dtoh(&a).iter().all(|v| v.is_nan()), "{}: new buffers hold NaN", rt.name());
+        let x = random(10, 8, 0.0, 1.0);
+        rt.htod(&a, &x);
+        let b = rt.alloc(20);
+        rt.dtod(&b, 5, &a, 2, 6);
+        let got = rt.dtoh(&b);
+        assert_eq!(&got[5..11], &x[2..8]);
+        assert!(!poisoned || got[..5].iter().chain(&got[11..]).all(|v| v.is_nan()));
+    }
 }
 
 #[test]
@@ -255,16 +274,17 @@ fn kernel_without_barriers_is_fast() {
 
 #[test]
 fn declaration_forms_and_barrier_count() {
-    let rt = emu_runtime();
-    let n = 300;
-    let x = random(n, 12, -1.0, 1.0);
-    let (dx, dout) = (upload(&*rt, &x), rt.alloc(n));
-    let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
-    unsafe { rt.launch("selftest", "syntax_forms", [3, 1, 1], [128, 1, 1], 0, &mut [arg(&mut px), arg(&mut po), arg(&mut ni)]) }.unwrap();
-    let got = rt.dtoh(&dout);
-    for i in 0..n {
-        let b = i / 128;
-        let positives = x[b * 128..((b + 1) * 128).min(n)].iter().filter(|&&v| v > 0.0).count();
-        assert_eq!(got[i], 2.0 * x[i] + positives as f32, "element {i}");
+    for rt in runtimes() {
+        let n = 300;
+        let x = random(n, 12, -1.0, 1.0);
+        let (dx, dout) = (upload(&*rt, &x), rt.alloc(n));
+        let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
+        unsafe { rt.launch("selftest", "syntax_forms", [3, 1, 1], [128, 1, 1], 0, &mut [arg(&mut px), arg(&mut po), arg(&mut ni)]) }.unwrap();
+        let got = rt.dtoh(&dout);
+        for i in 0..n {
+            let b = i / 128;
+            let positives = x[b * 128..((b + 1) * 128).min(n)].iter().filter(|&&v| v > 0.0).count();
+            assert_eq!(got[i], 2.0 * x[i] + positives as f32, "element {i}");
+        }
     }
 }

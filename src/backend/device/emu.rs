@@ -157,10 +157,6 @@ impl EmuRuntime {
     pub fn live_buffers(&self) -> usize {
         self.mem.live.lock().unwrap().len()
     }
-
-    fn host_slice(&self, b: &DevBuf) -> &mut [f32] {
-        unsafe { std::slice::from_raw_parts_mut(b.ptr as *mut f32, b.len) }
-    }
 }
 
 impl Runtime for EmuRuntime {
@@ -183,11 +179,11 @@ impl Runtime for EmuRuntime {
 
     fn htod(&self, dst: &DevBuf, src: &[f32]) {
         assert!(src.len() <= dst.len, "htod: {} values into a buffer of {}", src.len(), dst.len);
-        self.host_slice(dst)[..src.len()].copy_from_slice(src);
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.ptr as *mut f32, src.len()) };
     }
 
     fn dtoh(&self, src: &DevBuf) -> Vec<f32> {
-        self.host_slice(src).to_vec()
+        unsafe { std::slice::from_raw_parts(src.ptr as *const f32, src.len) }.to_vec()
     }
 
     fn dtod(&self, dst: &DevBuf, dst_off: usize, src: &DevBuf, src_off: usize, len: usize) {
