@@ -149,7 +149,8 @@ template <class T>
 inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
     int me = (int)emu::lane_id();
     int src = me ^ lane_mask;
-    if ((src & ~(width - 1)) != (me & ~(width - 1))) src = me;
+    // CUDA: a lane may read from earlier groups of `width` lanes, not from later ones.
+    if (src >= (me & ~(width - 1)) + width) src = me;
     uint64_t r = emu::warp_exchange(mask, emu::to_bits(v), src);
     return emu::from_bits<T>(r);
 }

@@ -12,6 +12,11 @@
 // - Threads waiting at different barriers with nothing left to run is reported as a deadlock.
 // - __shared__ variables and dynamic shared memory live in a per-block arena, poisoned with
 //   NaN at first use and followed by guard zones that are checked when the block ends.
+#if defined(__APPLE__)
+// macOS only declares the (deprecated) ucontext functions under these.
+#define _XOPEN_SOURCE 700
+#define _DARWIN_C_SOURCE
+#endif
 #include "emu.h"
 
 #include <stdio.h>
