@@ -81,7 +81,9 @@ fn training_lowers_l1_and_test_and_translate_work() {
     let dir = tmp("l1");
     let root = dataset(&dir, 8);
     let ck = dir.join("ck");
-    run(&train_args(&root, &ck, 6, 2));
+    let mut args = train_args(&root, &ck, 20, 5);
+    args.extend(["--lr".into(), "0.002".into()]);
+    run(&args);
     let log = std::fs::read_to_string(ck.join("tiny").join("loss_log.jsonl")).unwrap();
     let l1: Vec<f64> = log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["G_L1"].as_f64().unwrap()).collect();
     let k = 3.min(l1.len() / 2);
@@ -125,7 +127,9 @@ fn bad_input_is_one_clear_line() {
     let ck = dir.join("ck");
     let mut args = train_args(&root, &ck, 1, 0);
     run(&args);
-    args.extend(["--continue-train".into(), "--ngf".into(), "8".into()]);
+    let i = args.iter().position(|a| a == "--ngf").unwrap();
+    args[i + 1] = "8".into();
+    args.push("--continue-train".into());
     let out = Command::new(BIN).args(&args).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
