@@ -1,0 +1,239 @@
+// 2-D convolution (NCHW input, OIHW weight) forward and backward as implicit GEMMs:
+// the im2col matrix is never materialised, each block gathers its tiles of it straight
+// from the input into shared memory.
+//
+// Tiling (all three kernels): a block of 256 threads computes a 64x64 tile of C = A*B,
+// stepping through K in slices of 16 staged in shared memory; thread (tx, ty) = (t % 16,
+// t / 16) owns the 4x4 micro tile of rows ty + 16i and columns tx + 16j (a strided micro
+// tile, so shared-memory reads are conflict-free and global writes coalesce). Shared
+// arrays are padded by one column so the transposing stores hit distinct banks.
+//
+// conv2d_fwd        C[co][p] = y,  M = c_out, N = n*oh*ow, K = c_in*kh*kw.
+//                   grid (ceil(N/64), ceil(M/64)), block 256.
+//                   FLOPs 2*M*N*K; compulsory bytes 4*(|x| + |w| + |y|).
+// conv2d_bwd_input  gx = conv^T(gy, w), split into stride^2 phases (output pixels with the
+//                   same (iy + pad) % stride): within a phase only the kernel taps
+//                   ky = (iy + pad) % stride + stride*j contribute, so no work is spent on
+//                   the zeros of the dilated gradient. Per phase: M = c_in,
+//                   N = n*ceil(h/s)*ceil(w/s), K = c_out*ceil(kh/s)*ceil(kw/s).
+//                   grid (ceil(N/64), ceil(M/64), stride^2), block 256.
+//                   FLOPs 2*n*h*w*c_in*c_out*kh*kw/s^2; bytes 4*(|gy| + |w| + |gx|).
+//                   Also the forward pass of conv_transpose2d.
+// conv2d_bwd_weight gw[co][(ci,ky,kx)], M = c_out, N = c_in*kh*kw, K = n*oh*ow, split-K:
+//                   grid (ceil(N/64), ceil(M/64), splits); split z covers K range
+//                   [z*k_chunk, (z+1)*k_chunk) and writes out[z*M*N ..]; the splits are summed
+//                   in a fixed order by reduce.cu:sum_splits (deterministic, no atomics).
+//                   FLOPs 2*M*N*K; bytes 4*(|x| + |gy| + splits*|gw|).
+#include "prelude.cuh"
+
+#define BM 64
+#define BN 64
+#define BK 16
+
+// acc += As^T-slice * Bs-slice for the thread's strided 4x4 micro tile.
+__device__ __forceinline__ void tile_fma(float acc[4][4], float (*As)[BM + 1], float (*Bs)[BN + 1], int tx, int ty) {
+    for (int k = 0; k < BK; ++k) {
+        float a[4], b[4];
+        for (int i = 0; i < 4; ++i) a[i] = As[k][ty + 16 * i];
+        for (int j = 0; j < 4; ++j) b[j] = Bs[k][tx + 16 * j];
+        for (int i = 0; i < 4; ++i)
+            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+}
+
+extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
+                                      int n, int c_in, int h, int wd, int c_out, int kh, int kw,
+                                      int stride, int pad, int oh, int ow) {
+    __shared__ float As[BK][BM + 1];
+    __shared__ float Bs[BK][BN + 1];
+    const int M = c_out, N = n * oh * ow, K = c_in * kh * kw;
+    const int ohw = oh * ow, khw = kh * kw;
+    const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
+    const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+
+    // B loader: this thread gathers column bn (one output pixel) for rows bk0 + 4i.
+    const int bn = t % BN, bk0 = t / BN;
+    const int p = p0 + bn;
+    const bool p_ok = p < N;
+    int ni = 0, oy = 0, ox = 0;
+    if (p_ok) {
+        ni = p / ohw;
+        const int r = p - ni * ohw;
+        oy = r / ow;
+        ox = r - oy * ow;
+    }
+    const float* xb = x + ni * c_in * h * wd;
+    const int iy0 = oy * stride - pad, ix0 = ox * stride - pad;
+    // A loader: row am0 + 16i of the weight, column ak (consecutive threads read along K).
+    const int ak = t % BK, am0 = t / BK;
+
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        for (int i = 0; i < 4; ++i) {
+            const int m = m0 + am0 + 16 * i, k = k0 + ak;
+            As[ak][am0 + 16 * i] = (m < M && k < K) ? w[m * K + k] : 0.0f;
+        }
+        for (int i = 0; i < 4; ++i) {
+            const int bk = bk0 + 4 * i, k = k0 + bk;
+            float v = 0.0f;
+            if (p_ok && k < K) {
+                const int ci = k / khw, r = k - ci * khw;
+                const int ky = r / kw, kx = r - ky * kw;
+                const int iy = iy0 + ky, ix = ix0 + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) v = xb[(ci * h + iy) * wd + ix];
+            }
+            Bs[bk][bn] = v;
+        }
+        __syncthreads();
+        tile_fma(acc, As, Bs, tx, ty);
+        __syncthreads();
+    }
+    for (int j = 0; j < 4; ++j) {
+        const int pp = p0 + tx + 16 * j;
+        if (pp >= N) continue;
+        const int nn = pp / ohw, pix = pp - nn * ohw;
+        for (int i = 0; i < 4; ++i) {
+            const int m = m0 + ty + 16 * i;
+            if (m < M) y[(nn * c_out + m) * ohw + pix] = acc[i][j];
+        }
+    }
+}
+
+extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
+                                            int n, int c_in, int h, int wd, int c_out, int kh, int kw,
+                                            int stride, int pad, int oh, int ow) {
+    __shared__ float As[BK][BM + 1];
+    __shared__ float Bs[BK][BN + 1];
+    // Phase (ry, rx): input pixels iy = iy0 + stride*u with (iy + pad) % stride == ry.
+    const int ry = blockIdx.z / stride, rx = blockIdx.z % stride;
+    const int iy0 = ((ry - pad) % stride + stride) % stride;
+    const int ix0 = ((rx - pad) % stride + stride) % stride;
+    const int nh = iy0 < h ? (h - iy0 + stride - 1) / stride : 0;
+    const int nw = ix0 < wd ? (wd - ix0 + stride - 1) / stride : 0;
+    // For tap ky = ry + stride*jy the output row is oy = qy + u - jy.
+    const int qy = (iy0 + pad - ry) / stride, qx = (ix0 + pad - rx) / stride;
+    const int nky = ry < kh ? (kh - ry + stride - 1) / stride : 0;
+    const int nkx = rx < kw ? (kw - rx + stride - 1) / stride : 0;
+    const int M = c_in, N = n * nh * nw, K = c_out * nky * nkx;
+    const int nhw = nh * nw, nkk = nky * nkx;
+    const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
+    if (p0 >= N) return; // this phase has fewer pixels than the grid covers (uniform per block)
+    const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+
+    // B loader: column bn (one pixel of the phase), rows bk0 + 4i.
+    const int bn = t % BN, bk0 = t / BN;
+    const int p = p0 + bn;
+    const bool p_ok = p < N;
+    int ni = 0, u = 0, v = 0;
+    if (p_ok) {
+        ni = p / nhw;
+        const int r = p - ni * nhw;
+        u = r / nw;
+        v = r - u * nw;
+    }
+    const float* gyb = gy + ni * c_out * oh * ow;
+    // A loader: row am (input channel, consecutive threads), columns ak0 + 4i.
+    const int am = t % BM, ak0 = t / BM;
+
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        for (int i = 0; i < 4; ++i) {
+            const int ak = ak0 + 4 * i, k = k0 + ak, ci = m0 + am;
+            float a = 0.0f;
+            if (ci < M && k < K) {
+                const int co = k / nkk, r = k - co * nkk;
+                const int jy = r / nkx, jx = r - jy * nkx;
+                a = w[((co * c_in + ci) * kh + ry + stride * jy) * kw + rx + stride * jx];
+            }
+            As[ak][am] = a;
+        }
+        for (int i = 0; i < 4; ++i) {
+            const int bk = bk0 + 4 * i, k = k0 + bk;
+            float b = 0.0f;
+            if (p_ok && k < K) {
+                const int co = k / nkk, r = k - co * nkk;
+                const int jy = r / nkx, jx = r - jy * nkx;
+                const int oy = qy + u - jy, ox = qx + v - jx;
+                if (oy >= 0 && oy < oh && ox >= 0 && ox < ow) b = gyb[(co * oh + oy) * ow + ox];
+            }
+            Bs[bk][bn] = b;
+        }
+        __syncthreads();
+        tile_fma(acc, As, Bs, tx, ty);
+        __syncthreads();
+    }
+    for (int j = 0; j < 4; ++j) {
+        const int pp = p0 + tx + 16 * j;
+        if (pp >= N) continue;
+        const int nn = pp / nhw, r = pp - nn * nhw;
+        const int iy = iy0 + stride * (r / nw), ix = ix0 + stride * (r % nw);
+        for (int i = 0; i < 4; ++i) {
+            const int ci = m0 + ty + 16 * i;
+            if (ci < M) gx[((nn * c_in + ci) * h + iy) * wd + ix] = acc[i][j];
+        }
+    }
+}
+
+extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
+                                             int n, int c_in, int h, int wd, int c_out, int kh, int kw,
+                                             int stride, int pad, int oh, int ow, int k_chunk) {
+    __shared__ float As[BK][BM + 1];
+    __shared__ float Bs[BK][BN + 1];
+    const int M = c_out, N = c_in * kh * kw, K = n * oh * ow;
+    const int ohw = oh * ow, khw = kh * kw;
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    const int kbeg = blockIdx.z * k_chunk, kend = min(K, kbeg + k_chunk);
+    out += blockIdx.z * M * N;
+    const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+
+    // Both loaders: column kk = t % 16 of the K slice (consecutive threads walk along the
+    // output pixels), rows r0 + 16i.
+    const int kk = t % BK, r0 = t / BK;
+    // The B rows are fixed per block: decode the four (ci, ky, kx) once.
+    int bci[4], bky[4], bkx[4];
+    bool b_ok[4];
+    for (int i = 0; i < 4; ++i) {
+        const int col = n0 + r0 + 16 * i;
+        b_ok[i] = col < N;
+        const int ci = col / khw, r = col - ci * khw;
+        bci[i] = ci;
+        bky[i] = r / kw;
+        bkx[i] = r - (r / kw) * kw;
+    }
+
+    float acc[4][4] = {};
+    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+        const int k = k0 + kk;
+        const bool k_ok = k < kend;
+        int ni = 0, oy = 0, ox = 0, pix = 0;
+        if (k_ok) {
+            ni = k / ohw;
+            pix = k - ni * ohw;
+            oy = pix / ow;
+            ox = pix - oy * ow;
+        }
+        for (int i = 0; i < 4; ++i) {
+            const int co = m0 + r0 + 16 * i;
+            As[kk][r0 + 16 * i] = (k_ok && co < M) ? gy[(ni * c_out + co) * ohw + pix] : 0.0f;
+        }
+        for (int i = 0; i < 4; ++i) {
+            float b = 0.0f;
+            if (k_ok && b_ok[i]) {
+                const int iy = oy * stride - pad + bky[i], ix = ox * stride - pad + bkx[i];
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) b = x[((ni * c_in + bci[i]) * h + iy) * wd + ix];
+            }
+            Bs[kk][r0 + 16 * i] = b;
+        }
+        __syncthreads();
+        tile_fma(acc, As, Bs, tx, ty);
+        __syncthreads();
+    }
+    for (int i = 0; i < 4; ++i) {
+        const int m = m0 + ty + 16 * i;
+        if (m >= M) continue;
+        for (int j = 0; j < 4; ++j) {
+            const int col = n0 + tx + 16 * j;
+            if (col < N) out[m * N + col] = acc[i][j];
+        }
+    }
+}
