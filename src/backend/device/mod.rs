@@ -3,6 +3,11 @@
 //! convention of `cuLaunchKernel`), so the launch code of every op (grid sizes, argument
 //! order, buffer offsets) is shared by `cuda` and `emu` and is under test in CI.
 
+mod backend;
+pub mod launch;
+
+pub use backend::DeviceBackend;
+
 use std::ffi::c_void;
 use std::sync::Arc;
 
