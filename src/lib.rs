@@ -4,3 +4,10 @@
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
 pub mod backend;
+pub mod autograd;
+pub mod optim;
+pub mod tensor;
+
+pub use autograd::{no_grad, Gradients};
+pub use backend::DType;
+pub use tensor::{Device, Tensor};
