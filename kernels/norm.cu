@@ -46,11 +46,6 @@ __device__ __forceinline__ Welford welford_shfl_down(Welford w, int o) {
     return r;
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return v;
-}
-
 __device__ __forceinline__ int elem_index(int s, int e, int hw, int rep_stride) {
     const int r = e / hw;
     return s * hw + r * rep_stride + (e - r * hw);
@@ -58,7 +53,9 @@ __device__ __forceinline__ int elem_index(int s, int e, int hw, int rep_stride) 
 
 extern "C" __global__ void norm_stats_partial(const float* __restrict__ x, int stats, int hw, int reps, int rep_stride,
                                               int chunk, float* __restrict__ ws) {
-    __shared__ float sn[32], smean[32], sm2[32];
+    __shared__ float sn[32];
+    __shared__ float smean[32];
+    __shared__ float sm2[32];
     const int s = blockIdx.x, z = blockIdx.y;
     const int count = reps * hw;
     const int e0 = z * chunk, e1 = min(count, e0 + chunk);
@@ -134,7 +131,8 @@ extern "C" __global__ void norm_apply_eval(const float* __restrict__ x, const fl
 extern "C" __global__ void norm_bwd_partial(const float* __restrict__ x, const float* __restrict__ gy,
                                             const float* __restrict__ mean, const float* __restrict__ invstd,
                                             int stats, int hw, int reps, int rep_stride, int chunk, float* __restrict__ ws) {
-    __shared__ float s_gy[32], s_gyx[32];
+    __shared__ float s_gy[32];
+    __shared__ float s_gyx[32];
     const int s = blockIdx.x, z = blockIdx.y;
     const int count = reps * hw;
     const int e0 = z * chunk, e1 = min(count, e0 + chunk);

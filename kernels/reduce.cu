@@ -17,11 +17,6 @@
 #define GRID_STRIDE(i, n) \
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return v;
-}
-
 // Sum over the block (blockDim.x a multiple of 32); the result is valid in thread 0.
 // `scratch` is 32 floats of shared memory.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
