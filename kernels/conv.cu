@@ -3,10 +3,12 @@
 // from the input into shared memory.
 //
 // Tiling (all three kernels): a block of 256 threads computes a 64x64 tile of C = A*B,
-// stepping through K in slices of 16 staged in shared memory; thread (tx, ty) = (t % 16,
-// t / 16) owns the 4x4 micro tile of rows ty + 16i and columns tx + 16j (a strided micro
-// tile, so shared-memory reads are conflict-free and global writes coalesce). Shared
-// arrays are padded by one column so the transposing stores hit distinct banks.
+// stepping through K in slices of 16 staged in shared memory ([k][m] and [k][n] layouts,
+// rows padded to 68 floats: 16-byte aligned for float4 reads, transposing stores at most
+// 2-way bank-conflicted). Thread (tx, ty) = (t % 16, t / 16) owns the 4x4 micro tile of
+// rows 4ty.. and columns 4tx..; per k it reads one float4 of A and one of B (2 shared loads
+// for 16 FMAs). The next K slice is fetched into registers while the current one is
+// multiplied (one shared buffer, two barriers per slice).
 //
 // conv2d_fwd        C[co][p] = y,  M = c_out, N = n*oh*ow, K = c_in*kh*kw.
 //                   grid (ceil(N/64), ceil(M/64)), block 256.
@@ -29,23 +31,30 @@
 #define BM 64
 #define BN 64
 #define BK 16
+#define LDS_ROW 68 // padded row of a shared tile (floats)
 
-// acc += As^T-slice * Bs-slice for the thread's strided 4x4 micro tile.
-__device__ __forceinline__ void tile_fma(float acc[4][4], float (*As)[BM + 1], float (*Bs)[BN + 1], int tx, int ty) {
+// acc += A-slice^T * B-slice for the thread's 4x4 micro tile (rows 4ty.., columns 4tx..).
+__device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const float* Bs, int tx, int ty) {
     for (int k = 0; k < BK; ++k) {
-        float a[4], b[4];
-        for (int i = 0; i < 4; ++i) a[i] = As[k][ty + 16 * i];
-        for (int j = 0; j < 4; ++j) b[j] = Bs[k][tx + 16 * j];
+        const float4 a = *reinterpret_cast<const float4*>(As + k * LDS_ROW + 4 * ty);
+        const float4 b = *reinterpret_cast<const float4*>(Bs + k * LDS_ROW + 4 * tx);
+        const float av[4] = {a.x, a.y, a.z, a.w};
+        const float bv[4] = {b.x, b.y, b.z, b.w};
         for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
     }
 }
+
+// Shared tiles are declared as float4 arrays so both NVRTC and the emulator align them to
+// 16 bytes; kernels index them as floats.
 
 extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
                                       int n, int c_in, int h, int wd, int c_out, int kh, int kw,
                                       int stride, int pad, int oh, int ow) {
-    __shared__ float As[BK][BM + 1];
-    __shared__ float Bs[BK][BN + 1];
+    __shared__ float4 a_tile[BK * LDS_ROW / 4];
+    __shared__ float4 b_tile[BK * LDS_ROW / 4];
+    float* As = reinterpret_cast<float*>(&a_tile[0]);
+    float* Bs = reinterpret_cast<float*>(&b_tile[0]);
     const int M = c_out, N = n * oh * ow, K = c_in * kh * kw;
     const int ohw = oh * ow, khw = kh * kw;
     const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
@@ -64,17 +73,17 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     }
     const float* xb = x + ni * c_in * h * wd;
     const int iy0 = oy * stride - pad, ix0 = ox * stride - pad;
-    // A loader: row am0 + 16i of the weight, column ak (consecutive threads read along K).
+    // A loader: rows am0 + 16i of the weight, column ak (consecutive threads read along K).
     const int ak = t % BK, am0 = t / BK;
 
-    float acc[4][4] = {};
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    float ra[4], rb[4];
+    auto load = [&](int k0) {
         for (int i = 0; i < 4; ++i) {
             const int m = m0 + am0 + 16 * i, k = k0 + ak;
-            As[ak][am0 + 16 * i] = (m < M && k < K) ? w[m * K + k] : 0.0f;
+            ra[i] = (m < M && k < K) ? w[m * K + k] : 0.0f;
         }
         for (int i = 0; i < 4; ++i) {
-            const int bk = bk0 + 4 * i, k = k0 + bk;
+            const int k = k0 + bk0 + 4 * i;
             float v = 0.0f;
             if (p_ok && k < K) {
                 const int ci = k / khw, r = k - ci * khw;
@@ -82,18 +91,26 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
                 const int iy = iy0 + ky, ix = ix0 + kx;
                 if (iy >= 0 && iy < h && ix >= 0 && ix < wd) v = xb[(ci * h + iy) * wd + ix];
             }
-            Bs[bk][bn] = v;
+            rb[i] = v;
         }
+    };
+
+    float acc[4][4] = {};
+    load(0);
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        for (int i = 0; i < 4; ++i) As[ak * LDS_ROW + am0 + 16 * i] = ra[i];
+        for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
         __syncthreads();
+        if (k0 + BK < K) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
     for (int j = 0; j < 4; ++j) {
-        const int pp = p0 + tx + 16 * j;
+        const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
         const int nn = pp / ohw, pix = pp - nn * ohw;
         for (int i = 0; i < 4; ++i) {
-            const int m = m0 + ty + 16 * i;
+            const int m = m0 + 4 * ty + i;
             if (m < M) y[(nn * c_out + m) * ohw + pix] = acc[i][j];
         }
     }
@@ -102,8 +119,10 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
 extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
                                             int n, int c_in, int h, int wd, int c_out, int kh, int kw,
                                             int stride, int pad, int oh, int ow) {
-    __shared__ float As[BK][BM + 1];
-    __shared__ float Bs[BK][BN + 1];
+    __shared__ float4 a_tile[BK * LDS_ROW / 4];
+    __shared__ float4 b_tile[BK * LDS_ROW / 4];
+    float* As = reinterpret_cast<float*>(&a_tile[0]);
+    float* Bs = reinterpret_cast<float*>(&b_tile[0]);
     // Phase (ry, rx): input pixels iy = iy0 + stride*u with (iy + pad) % stride == ry.
     const int ry = blockIdx.z / stride, rx = blockIdx.z % stride;
     const int iy0 = ((ry - pad) % stride + stride) % stride;
@@ -134,21 +153,22 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
     const float* gyb = gy + ni * c_out * oh * ow;
     // A loader: row am (input channel, consecutive threads), columns ak0 + 4i.
     const int am = t % BM, ak0 = t / BM;
+    const int ci = m0 + am;
 
-    float acc[4][4] = {};
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    float ra[4], rb[4];
+    auto load = [&](int k0) {
         for (int i = 0; i < 4; ++i) {
-            const int ak = ak0 + 4 * i, k = k0 + ak, ci = m0 + am;
+            const int k = k0 + ak0 + 4 * i;
             float a = 0.0f;
             if (ci < M && k < K) {
                 const int co = k / nkk, r = k - co * nkk;
                 const int jy = r / nkx, jx = r - jy * nkx;
                 a = w[((co * c_in + ci) * kh + ry + stride * jy) * kw + rx + stride * jx];
             }
-            As[ak][am] = a;
+            ra[i] = a;
         }
         for (int i = 0; i < 4; ++i) {
-            const int bk = bk0 + 4 * i, k = k0 + bk;
+            const int k = k0 + bk0 + 4 * i;
             float b = 0.0f;
             if (p_ok && k < K) {
                 const int co = k / nkk, r = k - co * nkk;
@@ -156,20 +176,28 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
                 const int oy = qy + u - jy, ox = qx + v - jx;
                 if (oy >= 0 && oy < oh && ox >= 0 && ox < ow) b = gyb[(co * oh + oy) * ow + ox];
             }
-            Bs[bk][bn] = b;
+            rb[i] = b;
         }
+    };
+
+    float acc[4][4] = {};
+    load(0);
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        for (int i = 0; i < 4; ++i) As[(ak0 + 4 * i) * LDS_ROW + am] = ra[i];
+        for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
         __syncthreads();
+        if (k0 + BK < K) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
     for (int j = 0; j < 4; ++j) {
-        const int pp = p0 + tx + 16 * j;
+        const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
         const int nn = pp / nhw, r = pp - nn * nhw;
         const int iy = iy0 + stride * (r / nw), ix = ix0 + stride * (r % nw);
         for (int i = 0; i < 4; ++i) {
-            const int ci = m0 + ty + 16 * i;
-            if (ci < M) gx[((nn * c_in + ci) * h + iy) * wd + ix] = acc[i][j];
+            const int c = m0 + 4 * ty + i;
+            if (c < M) gx[((nn * c_in + c) * h + iy) * wd + ix] = acc[i][j];
         }
     }
 }
@@ -177,8 +205,10 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
 extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
                                              int n, int c_in, int h, int wd, int c_out, int kh, int kw,
                                              int stride, int pad, int oh, int ow, int k_chunk) {
-    __shared__ float As[BK][BM + 1];
-    __shared__ float Bs[BK][BN + 1];
+    __shared__ float4 a_tile[BK * LDS_ROW / 4];
+    __shared__ float4 b_tile[BK * LDS_ROW / 4];
+    float* As = reinterpret_cast<float*>(&a_tile[0]);
+    float* Bs = reinterpret_cast<float*>(&b_tile[0]);
     const int M = c_out, N = c_in * kh * kw, K = n * oh * ow;
     const int ohw = oh * ow, khw = kh * kw;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
@@ -201,8 +231,8 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
         bkx[i] = r - (r / kw) * kw;
     }
 
-    float acc[4][4] = {};
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    float ra[4], rb[4];
+    auto load = [&](int k0) {
         const int k = k0 + kk;
         const bool k_ok = k < kend;
         int ni = 0, oy = 0, ox = 0, pix = 0;
@@ -214,7 +244,7 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
         }
         for (int i = 0; i < 4; ++i) {
             const int co = m0 + r0 + 16 * i;
-            As[kk][r0 + 16 * i] = (k_ok && co < M) ? gy[(ni * c_out + co) * ohw + pix] : 0.0f;
+            ra[i] = (k_ok && co < M) ? gy[(ni * c_out + co) * ohw + pix] : 0.0f;
         }
         for (int i = 0; i < 4; ++i) {
             float b = 0.0f;
@@ -222,17 +252,25 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
                 const int iy = oy * stride - pad + bky[i], ix = ox * stride - pad + bkx[i];
                 if (iy >= 0 && iy < h && ix >= 0 && ix < wd) b = x[((ni * c_in + bci[i]) * h + iy) * wd + ix];
             }
-            Bs[kk][r0 + 16 * i] = b;
+            rb[i] = b;
         }
+    };
+
+    float acc[4][4] = {};
+    if (kbeg < kend) load(kbeg);
+    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+        for (int i = 0; i < 4; ++i) As[kk * LDS_ROW + r0 + 16 * i] = ra[i];
+        for (int i = 0; i < 4; ++i) Bs[kk * LDS_ROW + r0 + 16 * i] = rb[i];
         __syncthreads();
+        if (k0 + BK < kend) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
     for (int i = 0; i < 4; ++i) {
-        const int m = m0 + ty + 16 * i;
+        const int m = m0 + 4 * ty + i;
         if (m >= M) continue;
         for (int j = 0; j < 4; ++j) {
-            const int col = n0 + tx + 16 * j;
+            const int col = n0 + 4 * tx + j;
             if (col < N) out[m * N + col] = acc[i][j];
         }
     }

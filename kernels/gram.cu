@@ -1,8 +1,8 @@
 // Gram matrices for style losses: x [n, c, hw] -> G [n, c, c] = x x^T * scale,
 // scale = 1/(c*hw), and its backward gx = (gG + gG^T) x * scale.
 //
-// Same 64x64x16 shared-memory tiling as conv.cu (256 threads, strided 4x4 micro tiles,
-// padded shared arrays).
+// Same 64x64x16 shared-memory tiling as conv.cu (256 threads, 4x4 micro tiles read as
+// float4 from padded 16-byte-aligned shared rows, next K slice prefetched into registers).
 // gram_fwd   C = A A^T per image, M = N = c, K = hw (long): split-K,
 //            grid (ceil(c/64), ceil(c/64), n*splits); split z of image b covers K range
 //            [z*k_chunk, (z+1)*k_chunk) and writes out[(z*n + b)*c*c ..] (already scaled);
@@ -15,21 +15,26 @@
 #define BM 64
 #define BN 64
 #define BK 16
+#define LDS_ROW 68 // padded row of a shared tile (floats)
 
-__device__ __forceinline__ void tile_fma(float acc[4][4], float (*As)[BM + 1], float (*Bs)[BN + 1], int tx, int ty) {
+// acc += A-slice^T * B-slice for the thread's 4x4 micro tile (rows 4ty.., columns 4tx..).
+__device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const float* Bs, int tx, int ty) {
     for (int k = 0; k < BK; ++k) {
-        float a[4], b[4];
-        for (int i = 0; i < 4; ++i) a[i] = As[k][ty + 16 * i];
-        for (int j = 0; j < 4; ++j) b[j] = Bs[k][tx + 16 * j];
+        const float4 a = *reinterpret_cast<const float4*>(As + k * LDS_ROW + 4 * ty);
+        const float4 b = *reinterpret_cast<const float4*>(Bs + k * LDS_ROW + 4 * tx);
+        const float av[4] = {a.x, a.y, a.z, a.w};
+        const float bv[4] = {b.x, b.y, b.z, b.w};
         for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
     }
 }
 
 extern "C" __global__ void gram_fwd(const float* __restrict__ x, float* __restrict__ out, int n, int c, int hw,
                                     int splits, int k_chunk, float scale) {
-    __shared__ float As[BK][BM + 1];
-    __shared__ float Bs[BK][BN + 1];
+    __shared__ float4 a_tile[BK * LDS_ROW / 4];
+    __shared__ float4 b_tile[BK * LDS_ROW / 4];
+    float* As = reinterpret_cast<float*>(&a_tile[0]);
+    float* Bs = reinterpret_cast<float*>(&b_tile[0]);
     const int b = blockIdx.z / splits, z = blockIdx.z % splits;
     const float* xb = x + b * c * hw;
     out += (z * n + b) * c * c;
@@ -39,24 +44,34 @@ extern "C" __global__ void gram_fwd(const float* __restrict__ x, float* __restri
     // Loaders: column kk (consecutive threads read along a row of x), rows r0 + 16i.
     const int kk = t % BK, r0 = t / BK;
 
-    float acc[4][4] = {};
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    float ra[4], rb[4];
+    auto load = [&](int k0) {
         const int k = k0 + kk;
         const bool k_ok = k < kend;
         for (int i = 0; i < 4; ++i) {
-            const int ra = m0 + r0 + 16 * i, rb = n0 + r0 + 16 * i;
-            As[kk][r0 + 16 * i] = (k_ok && ra < c) ? xb[ra * hw + k] : 0.0f;
-            Bs[kk][r0 + 16 * i] = (k_ok && rb < c) ? xb[rb * hw + k] : 0.0f;
+            const int rowa = m0 + r0 + 16 * i, rowb = n0 + r0 + 16 * i;
+            ra[i] = (k_ok && rowa < c) ? xb[rowa * hw + k] : 0.0f;
+            rb[i] = (k_ok && rowb < c) ? xb[rowb * hw + k] : 0.0f;
+        }
+    };
+
+    float acc[4][4] = {};
+    if (kbeg < kend) load(kbeg);
+    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+        for (int i = 0; i < 4; ++i) {
+            As[kk * LDS_ROW + r0 + 16 * i] = ra[i];
+            Bs[kk * LDS_ROW + r0 + 16 * i] = rb[i];
         }
         __syncthreads();
+        if (k0 + BK < kend) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
     for (int i = 0; i < 4; ++i) {
-        const int row = m0 + ty + 16 * i;
+        const int row = m0 + 4 * ty + i;
         if (row >= c) continue;
         for (int j = 0; j < 4; ++j) {
-            const int col = n0 + tx + 16 * j;
+            const int col = n0 + 4 * tx + j;
             if (col < c) out[row * c + col] = acc[i][j] * scale;
         }
     }
@@ -64,35 +79,47 @@ extern "C" __global__ void gram_fwd(const float* __restrict__ x, float* __restri
 
 extern "C" __global__ void gram_bwd(const float* __restrict__ x, const float* __restrict__ gg, float* __restrict__ gx,
                                     int c, int hw, float scale) {
-    __shared__ float As[BK][BM + 1];
-    __shared__ float Bs[BK][BN + 1];
+    __shared__ float4 a_tile[BK * LDS_ROW / 4];
+    __shared__ float4 b_tile[BK * LDS_ROW / 4];
+    float* As = reinterpret_cast<float*>(&a_tile[0]);
+    float* Bs = reinterpret_cast<float*>(&b_tile[0]);
     const int b = blockIdx.z;
     const float* xb = x + b * c * hw;
     const float* g = gg + b * c * c;
     gx += b * c * hw;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
     const int t = threadIdx.x, tx = t % 16, ty = t / 16;
-    // Loaders: column t % 64 (consecutive threads along rows of gG / x), rows t/64 + 4i.
+    // Loaders: column col = t % 64 (consecutive threads along rows of gG / x), rows r0 + 4i.
     const int col = t % 64, r0 = t / 64;
+    const int row = m0 + col, j = n0 + col;
+
+    float ra[4], rb[4];
+    auto load = [&](int k0) {
+        for (int i = 0; i < 4; ++i) {
+            const int k = k0 + r0 + 4 * i;
+            ra[i] = (k < c && row < c) ? g[k * c + row] + g[row * c + k] : 0.0f;
+            rb[i] = (k < c && j < hw) ? xb[k * hw + j] : 0.0f;
+        }
+    };
 
     float acc[4][4] = {};
+    load(0);
     for (int k0 = 0; k0 < c; k0 += BK) {
         for (int i = 0; i < 4; ++i) {
-            const int kr = r0 + 4 * i, k = k0 + kr;
-            const int row = m0 + col, j = n0 + col;
-            As[kr][col] = (k < c && row < c) ? g[k * c + row] + g[row * c + k] : 0.0f;
-            Bs[kr][col] = (k < c && j < hw) ? xb[k * hw + j] : 0.0f;
+            As[(r0 + 4 * i) * LDS_ROW + col] = ra[i];
+            Bs[(r0 + 4 * i) * LDS_ROW + col] = rb[i];
         }
         __syncthreads();
+        if (k0 + BK < c) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
     for (int i = 0; i < 4; ++i) {
-        const int row = m0 + ty + 16 * i;
-        if (row >= c) continue;
-        for (int j = 0; j < 4; ++j) {
-            const int jj = n0 + tx + 16 * j;
-            if (jj < hw) gx[row * hw + jj] = acc[i][j] * scale;
+        const int r = m0 + 4 * ty + i;
+        if (r >= c) continue;
+        for (int jj = 0; jj < 4; ++jj) {
+            const int q = n0 + 4 * tx + jj;
+            if (q < hw) gx[r * hw + q] = acc[i][jj] * scale;
         }
     }
 }
