@@ -9,11 +9,12 @@
 //                     Reads 4*|x| B.
 // norm_stats_finish   1-D over stats, block 256: combines the splits in order;
 //                     mean = mean, invstd = 1/sqrt(M2/count + eps) (biased variance).
-// norm_apply          1-D grid-stride: y = (x - mean)*invstd*gamma + beta. Reads 4|x|, writes 4|x| B.
+// norm_apply          grid (n*c rows, chunks of hw): y = (x - mean)*invstd*gamma + beta.
+//                     Reads 4|x|, writes 4|x| B.
 // norm_apply_eval     same with running (mean, var) of length c.
 // norm_bwd_partial    grid (stats, splits): ws[z*2*stats + s] = sum gy, ws[z*2*stats + stats + s]
 //                     = sum gy*xhat over the split. Reads 8*|x| B. Finished by reduce.cu:sum_splits.
-// norm_bwd_apply      1-D: gx = gamma*invstd*(gy - sum(gy)/count - xhat*sum(gy*xhat)/count).
+// norm_bwd_apply      grid (n*c rows, chunks of hw): gx = gamma*invstd*(gy - sum(gy)/count - xhat*sum(gy*xhat)/count).
 //                     Reads 8|x|, writes 4|x| B.
 // norm_param_grads    1-D over c: ggamma[c] = sum of sum(gy*xhat), gbeta[c] = sum of sum(gy) over the
 //                     statistics of channel c (one for batch norm, n for instance norm).
@@ -46,10 +47,19 @@ __device__ __forceinline__ Welford welford_shfl_down(Welford w, int o) {
     return r;
 }
 
-__device__ __forceinline__ int elem_index(int s, int e, int hw, int rep_stride) {
-    const int r = e / hw;
-    return s * hw + r * rep_stride + (e - r * hw);
-}
+// Walks elements e0 + tid, e0 + tid + step, ... < e1 of statistic s, keeping (rep, column)
+// up to date with a division only when a step crosses a row.
+struct ElemWalk {
+    int r, j, hw, step;
+    __device__ __forceinline__ ElemWalk(int e, int hw_, int step_) : r(e / hw_), j(e - (e / hw_) * hw_), hw(hw_), step(step_) {}
+    __device__ __forceinline__ void next() {
+        j += step;
+        if (j >= hw) {
+            r += j / hw;
+            j %= hw;
+        }
+    }
+};
 
 extern "C" __global__ void norm_stats_partial(const float* __restrict__ x, int stats, int hw, int reps, int rep_stride,
                                               int chunk, float* __restrict__ ws) {
@@ -60,8 +70,9 @@ extern "C" __global__ void norm_stats_partial(const float* __restrict__ x, int s
     const int count = reps * hw;
     const int e0 = z * chunk, e1 = min(count, e0 + chunk);
     Welford w = {0.0f, 0.0f, 0.0f};
-    for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
-        const float v = x[elem_index(s, e, hw, rep_stride)];
+    ElemWalk it(e0 + threadIdx.x, hw, blockDim.x);
+    for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x, it.next()) {
+        const float v = x[s * hw + it.r * rep_stride + it.j];
         w.n += 1.0f;
         const float d = v - w.mean;
         w.mean += d / w.n;
@@ -102,30 +113,33 @@ extern "C" __global__ void norm_stats_finish(const float* __restrict__ ws, int s
     }
 }
 
-// gamma/beta may be null (has_gamma/has_beta 0). Statistic of element i: instance ? i / hw
-// : (i / hw) % c.
+// Row kernels: blockIdx.x = row (ni, ch) of x [n*c, hw], blockIdx.y strides over hw, so the
+// statistic and channel are computed once per block (no per-element integer division).
+#define ROW_LOOP(j, hw) for (int j = blockIdx.y * blockDim.x + threadIdx.x; j < (hw); j += blockDim.x * gridDim.y)
+
+// gamma/beta may be null (has_gamma/has_beta 0).
 extern "C" __global__ void norm_apply(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ invstd,
                                       const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
-                                      int len, int c, int hw, int instance, int has_gamma, int has_beta) {
-    GRID_STRIDE(i, len) {
-        const int row = i / hw, ch = row % c, s = instance ? row : ch;
-        float v = (x[i] - mean[s]) * invstd[s];
-        if (has_gamma) v *= gamma[ch];
-        if (has_beta) v += beta[ch];
-        y[i] = v;
-    }
+                                      int c, int hw, int instance, int has_gamma, int has_beta) {
+    const int row = blockIdx.x, ch = row % c, s = instance ? row : ch;
+    const float mu = mean[s];
+    const float a = invstd[s] * (has_gamma ? gamma[ch] : 1.0f);
+    const float b = has_beta ? beta[ch] : 0.0f;
+    const float* xr = x + row * hw;
+    float* yr = y + row * hw;
+    ROW_LOOP(j, hw) yr[j] = (xr[j] - mu) * a + b;
 }
 
 extern "C" __global__ void norm_apply_eval(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ var,
                                            const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
-                                           int len, int c, int hw, float eps, int has_gamma, int has_beta) {
-    GRID_STRIDE(i, len) {
-        const int ch = (i / hw) % c;
-        float v = (x[i] - mean[ch]) / sqrtf(var[ch] + eps);
-        if (has_gamma) v *= gamma[ch];
-        if (has_beta) v += beta[ch];
-        y[i] = v;
-    }
+                                           int c, int hw, float eps, int has_gamma, int has_beta) {
+    const int row = blockIdx.x, ch = row % c;
+    const float mu = mean[ch];
+    const float a = (has_gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + eps);
+    const float b = has_beta ? beta[ch] : 0.0f;
+    const float* xr = x + row * hw;
+    float* yr = y + row * hw;
+    ROW_LOOP(j, hw) yr[j] = (xr[j] - mu) * a + b;
 }
 
 extern "C" __global__ void norm_bwd_partial(const float* __restrict__ x, const float* __restrict__ gy,
@@ -138,8 +152,9 @@ extern "C" __global__ void norm_bwd_partial(const float* __restrict__ x, const f
     const int e0 = z * chunk, e1 = min(count, e0 + chunk);
     const float mu = mean[s], is = invstd[s];
     float a = 0.0f, b = 0.0f;
-    for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
-        const int i = elem_index(s, e, hw, rep_stride);
+    ElemWalk it(e0 + threadIdx.x, hw, blockDim.x);
+    for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x, it.next()) {
+        const int i = s * hw + it.r * rep_stride + it.j;
         const float g = gy[i];
         a += g;
         b += g * (x[i] - mu) * is;
@@ -163,17 +178,19 @@ extern "C" __global__ void norm_bwd_partial(const float* __restrict__ x, const f
     }
 }
 
-// sums = [sum gy (stats), sum gy*xhat (stats)]; gamma may be null.
+// sums = [sum gy (stats), sum gy*xhat (stats)]; gamma may be null. Row kernel as above.
 extern "C" __global__ void norm_bwd_apply(const float* __restrict__ x, const float* __restrict__ gy,
                                           const float* __restrict__ mean, const float* __restrict__ invstd,
                                           const float* __restrict__ gamma, const float* __restrict__ sums, float* __restrict__ gx,
-                                          int len, int c, int hw, int instance, int stats, float inv_count, int has_gamma) {
-    GRID_STRIDE(i, len) {
-        const int row = i / hw, ch = row % c, s = instance ? row : ch;
-        const float is = invstd[s];
-        const float xhat = (x[i] - mean[s]) * is;
-        const float scale = has_gamma ? gamma[ch] * is : is;
-        gx[i] = scale * (gy[i] - sums[s] * inv_count - xhat * sums[stats + s] * inv_count);
+                                          int c, int hw, int instance, int stats, float inv_count, int has_gamma) {
+    const int row = blockIdx.x, ch = row % c, s = instance ? row : ch;
+    const float mu = mean[s], is = invstd[s];
+    const float scale = has_gamma ? gamma[ch] * is : is;
+    const float mean_gy = sums[s] * inv_count, mean_gyx = sums[stats + s] * inv_count;
+    const int off = row * hw;
+    ROW_LOOP(j, hw) {
+        const float xhat = (x[off + j] - mu) * is;
+        gx[off + j] = scale * (gy[off + j] - mean_gy - xhat * mean_gyx);
     }
 }
 

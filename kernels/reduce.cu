@@ -11,7 +11,7 @@
 // sum_splits       1-D grid-stride, block 256: out[i] = scale * sum_z ws[z*len + i] (fixed z order).
 //                  Combines split-K partials of conv weight gradients, gram and seg_partial.
 //                  Reads 4*splits*len B, writes 4*len B.
-// add_channel_bias 1-D grid-stride, block 256: y[r, c, j] = x[r, c, j] + bias[c]. Reads 4n B, writes 4n B.
+// add_channel_bias grid (n*c rows, chunks of hw), block 256: y[r, c, j] = x[r, c, j] + bias[c]. Reads 4n B, writes 4n B.
 #include "prelude.cuh"
 
 #define GRID_STRIDE(i, n) \
@@ -54,9 +54,15 @@ extern "C" __global__ void seg_partial(const float* __restrict__ x, int stats, i
     const int count = reps * hw;
     const int e0 = z * chunk, e1 = min(count, e0 + chunk);
     float acc = 0.0f;
-    for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
-        const int r = e / hw, j = e - r * hw;
+    // (row, column) of element e, updated incrementally: a division only when crossing a row.
+    int e = e0 + threadIdx.x, r = e / hw, j = e - r * hw;
+    for (; e < e1; e += blockDim.x) {
         acc += x[(r * stats + s) * hw + j];
+        j += blockDim.x;
+        if (j >= hw) {
+            r += j / hw;
+            j %= hw;
+        }
     }
     acc = block_sum(acc, scratch);
     if (threadIdx.x == 0) ws[z * stats + s] = acc;
@@ -70,6 +76,9 @@ extern "C" __global__ void sum_splits(const float* __restrict__ ws, int splits, 
     }
 }
 
-extern "C" __global__ void add_channel_bias(const float* __restrict__ x, const float* __restrict__ bias, float* __restrict__ y, int n, int c, int hw) {
-    GRID_STRIDE(i, n) y[i] = x[i] + bias[(i / hw) % c];
+// blockIdx.x = row (ni, ch) of x [n*c, hw]; blockIdx.y strides over hw.
+extern "C" __global__ void add_channel_bias(const float* __restrict__ x, const float* __restrict__ bias, float* __restrict__ y, int c, int hw) {
+    const float b = bias[blockIdx.x % c];
+    const int off = blockIdx.x * hw;
+    for (int j = blockIdx.y * blockDim.x + threadIdx.x; j < hw; j += blockDim.x * gridDim.y) y[off + j] = x[off + j] + b;
 }

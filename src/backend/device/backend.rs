@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::launch::{grid_1d, launch, reduce_blocks, split, Args, BLOCK, GEMM_BK, GEMM_TILE};
+use super::launch::{grid_1d, grid_rows, launch, reduce_blocks, split, Args, BLOCK, GEMM_BK, GEMM_TILE};
 use super::{DevBuf, Runtime};
 use crate::backend::{AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
 
@@ -246,9 +246,8 @@ impl Backend for DeviceBackend {
     fn add_channel_bias(&self, x: &Storage, bias: &Storage, n: usize, c: usize, hw: usize) -> Storage {
         expect_len("add_channel_bias", "x", x, n * c * hw);
         expect_len("add_channel_bias", "bias", bias, c);
-        let len = x.len();
-        let y = self.alloc(len);
-        self.run("reduce", "add_channel_bias", grid_1d(len), Args::new().buf(dev(x)).buf(dev(bias)).buf(&y).int(len).int(c).int(hw));
+        let y = self.alloc(x.len());
+        self.run("reduce", "add_channel_bias", grid_rows(n * c, hw), Args::new().buf(dev(x)).buf(dev(bias)).buf(&y).int(c).int(hw));
         Storage::Device(y)
     }
 
@@ -314,13 +313,12 @@ impl Backend for DeviceBackend {
             .opt(gamma.map(dev))
             .opt(beta.map(dev))
             .buf(&y)
-            .int(len)
             .int(g.c)
             .int(g.hw)
             .i32(g.instance as i32)
             .i32(gamma.is_some() as i32)
             .i32(beta.is_some() as i32);
-        self.run("norm", "norm_apply", grid_1d(len), args);
+        self.run("norm", "norm_apply", grid_rows(g.n * g.c, g.hw), args);
         (Storage::Device(y), Storage::Device(mean), Storage::Device(invstd))
     }
 
@@ -338,13 +336,12 @@ impl Backend for DeviceBackend {
             .opt(gamma.map(dev))
             .opt(beta.map(dev))
             .buf(&y)
-            .int(len)
             .int(g.c)
             .int(g.hw)
             .f32(eps as f32)
             .i32(gamma.is_some() as i32)
             .i32(beta.is_some() as i32);
-        self.run("norm", "norm_apply_eval", grid_1d(len), args);
+        self.run("norm", "norm_apply_eval", grid_rows(g.n * g.c, g.hw), args);
         Storage::Device(y)
     }
 
@@ -388,14 +385,13 @@ impl Backend for DeviceBackend {
             .opt(gamma.map(dev))
             .buf(&sums)
             .buf(&gx)
-            .int(len)
             .int(g.c)
             .int(g.hw)
             .i32(g.instance as i32)
             .int(stats)
             .f32((1.0 / g.count() as f64) as f32)
             .i32(gamma.is_some() as i32);
-        self.run("norm", "norm_bwd_apply", grid_1d(len), args);
+        self.run("norm", "norm_bwd_apply", grid_rows(g.n * g.c, g.hw), args);
         if gamma.is_none() {
             return (Storage::Device(gx), None, None);
         }

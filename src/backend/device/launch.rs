@@ -82,6 +82,13 @@ pub fn grid_1d(n: usize) -> [usize; 3] {
     [n.div_ceil(BLOCK as usize).clamp(1, MAX_GRID_1D), 1, 1]
 }
 
+/// Grid of a row kernel over `rows` rows of `row_len` elements: blockIdx.x is the row,
+/// blockIdx.y strides over the row (about 4 elements per thread).
+pub fn grid_rows(rows: usize, row_len: usize) -> [usize; 3] {
+    assert!(rows <= i32::MAX as usize, "device kernels index with 32-bit ints: {rows} rows");
+    [rows, row_len.div_ceil(4 * BLOCK as usize).clamp(1, 65535), 1]
+}
+
 /// Blocks of the first stage of a full reduction over `n` elements (a function of n only,
 /// so the summation order and the result are the same on every run).
 pub fn reduce_blocks(n: usize) -> usize {
