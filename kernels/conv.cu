@@ -11,14 +11,17 @@
 // multiplied (one shared buffer, two barriers per slice).
 //
 // conv2d_fwd        C[co][p] = y,  M = c_out, N = n*oh*ow, K = c_in*kh*kw.
-//                   grid (ceil(N/64), ceil(M/64)), block 256.
+//                   grid (ceil(N/64), ceil(M/64), splits), block 256. Split-K (as for the
+//                   weight gradient below) when few output tiles meet a long K (the innermost
+//                   U-Net layers: N = 1..4, K = 8192).
 //                   FLOPs 2*M*N*K; compulsory bytes 4*(|x| + |w| + |y|).
 // conv2d_bwd_input  gx = conv^T(gy, w), split into stride^2 phases (output pixels with the
 //                   same (iy + pad) % stride): within a phase only the kernel taps
 //                   ky = (iy + pad) % stride + stride*j contribute, so no work is spent on
 //                   the zeros of the dilated gradient. Per phase: M = c_in,
 //                   N = n*ceil(h/s)*ceil(w/s), K = c_out*ceil(kh/s)*ceil(kw/s).
-//                   grid (ceil(N/64), ceil(M/64), stride^2), block 256.
+//                   grid (ceil(N/64), ceil(M/64), splits*stride^2), block 256; split-K as
+//                   for the forward pass, chunked by the largest phase K.
 //                   FLOPs 2*n*h*w*c_in*c_out*kh*kw/s^2; bytes 4*(|gy| + |w| + |gx|).
 //                   Also the forward pass of conv_transpose2d.
 // conv2d_bwd_weight gw[co][(ci,ky,kx)], M = c_out, N = c_in*kh*kw, K = n*oh*ow, split-K:
@@ -50,7 +53,7 @@ __device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const
 
 extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
                                       int n, int c_in, int h, int wd, int c_out, int kh, int kw,
-                                      int stride, int pad, int oh, int ow) {
+                                      int stride, int pad, int oh, int ow, int k_chunk) {
     __shared__ float4 a_tile[BK * LDS_ROW / 4];
     __shared__ float4 b_tile[BK * LDS_ROW / 4];
     float* As = reinterpret_cast<float*>(&a_tile[0]);
@@ -58,6 +61,9 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     const int M = c_out, N = n * oh * ow, K = c_in * kh * kw;
     const int ohw = oh * ow, khw = kh * kw;
     const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
+    // Split z covers K range [kbeg, kend) and writes its own copy of y (summed later).
+    const int kbeg = blockIdx.z * k_chunk, kend = min(K, kbeg + k_chunk);
+    y += blockIdx.z * M * N;
     const int t = threadIdx.x, tx = t % 16, ty = t / 16;
 
     // B loader: this thread gathers column bn (one output pixel) for rows bk0 + 4i.
@@ -80,12 +86,12 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     auto load = [&](int k0) {
         for (int i = 0; i < 4; ++i) {
             const int m = m0 + am0 + 16 * i, k = k0 + ak;
-            ra[i] = (m < M && k < K) ? w[m * K + k] : 0.0f;
+            ra[i] = (m < M && k < kend) ? w[m * K + k] : 0.0f;
         }
         for (int i = 0; i < 4; ++i) {
             const int k = k0 + bk0 + 4 * i;
             float v = 0.0f;
-            if (p_ok && k < K) {
+            if (p_ok && k < kend) {
                 const int ci = k / khw, r = k - ci * khw;
                 const int ky = r / kw, kx = r - ky * kw;
                 const int iy = iy0 + ky, ix = ix0 + kx;
@@ -96,12 +102,12 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     };
 
     float acc[4][4] = {};
-    load(0);
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    if (kbeg < kend) load(kbeg);
+    for (int k0 = kbeg; k0 < kend; k0 += BK) {
         for (int i = 0; i < 4; ++i) As[ak * LDS_ROW + am0 + 16 * i] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
         __syncthreads();
-        if (k0 + BK < K) load(k0 + BK);
+        if (k0 + BK < kend) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }
@@ -118,13 +124,17 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
 
 extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
                                             int n, int c_in, int h, int wd, int c_out, int kh, int kw,
-                                            int stride, int pad, int oh, int ow) {
+                                            int stride, int pad, int oh, int ow, int k_chunk) {
     __shared__ float4 a_tile[BK * LDS_ROW / 4];
     __shared__ float4 b_tile[BK * LDS_ROW / 4];
     float* As = reinterpret_cast<float*>(&a_tile[0]);
     float* Bs = reinterpret_cast<float*>(&b_tile[0]);
+    // blockIdx.z = split * stride^2 + phase. Split z covers K range [kbeg, kend) of its
+    // phase and writes its own copy of gx (summed later; a split past a phase's K writes 0).
+    const int phase = blockIdx.z % (stride * stride), split = blockIdx.z / (stride * stride);
+    gx += split * n * c_in * h * wd;
     // Phase (ry, rx): input pixels iy = iy0 + stride*u with (iy + pad) % stride == ry.
-    const int ry = blockIdx.z / stride, rx = blockIdx.z % stride;
+    const int ry = phase / stride, rx = phase % stride;
     const int iy0 = ((ry - pad) % stride + stride) % stride;
     const int ix0 = ((rx - pad) % stride + stride) % stride;
     const int nh = iy0 < h ? (h - iy0 + stride - 1) / stride : 0;
@@ -135,6 +145,7 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
     const int nkx = rx < kw ? (kw - rx + stride - 1) / stride : 0;
     const int M = c_in, N = n * nh * nw, K = c_out * nky * nkx;
     const int nhw = nh * nw, nkk = nky * nkx;
+    const int kbeg = split * k_chunk, kend = min(K, kbeg + k_chunk);
     const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
     if (p0 >= N) return; // this phase has fewer pixels than the grid covers (uniform per block)
     const int t = threadIdx.x, tx = t % 16, ty = t / 16;
@@ -160,7 +171,7 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
         for (int i = 0; i < 4; ++i) {
             const int k = k0 + ak0 + 4 * i;
             float a = 0.0f;
-            if (ci < M && k < K) {
+            if (ci < M && k < kend) {
                 const int co = k / nkk, r = k - co * nkk;
                 const int jy = r / nkx, jx = r - jy * nkx;
                 a = w[((co * c_in + ci) * kh + ry + stride * jy) * kw + rx + stride * jx];
@@ -170,7 +181,7 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
         for (int i = 0; i < 4; ++i) {
             const int k = k0 + bk0 + 4 * i;
             float b = 0.0f;
-            if (p_ok && k < K) {
+            if (p_ok && k < kend) {
                 const int co = k / nkk, r = k - co * nkk;
                 const int jy = r / nkx, jx = r - jy * nkx;
                 const int oy = qy + u - jy, ox = qx + v - jx;
@@ -181,12 +192,12 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
     };
 
     float acc[4][4] = {};
-    load(0);
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    if (kbeg < kend) load(kbeg);
+    for (int k0 = kbeg; k0 < kend; k0 += BK) {
         for (int i = 0; i < 4; ++i) As[(ak0 + 4 * i) * LDS_ROW + am] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
         __syncthreads();
-        if (k0 + BK < K) load(k0 + BK);
+        if (k0 + BK < kend) load(k0 + BK);
         tile_fma(acc, As, Bs, tx, ty);
         __syncthreads();
     }

@@ -180,6 +180,8 @@ fn conv_cases() -> Vec<ConvGeom> {
         ConvGeom::forward(1, 3, 7, 6, 4, (1, 1), 2, 0),   // kernel < stride: some gx phases get no taps
         ConvGeom::forward(2, 67, 5, 6, 70, (3, 3), 1, 1), // several tiles in M, N and K
         ConvGeom::forward(2, 3, 24, 24, 4, (3, 3), 1, 1), // long K for the weight gradient: split-K
+        ConvGeom::forward(1, 130, 4, 3, 5, (3, 3), 1, 1), // long K, one output tile: split-K forward
+        ConvGeom::forward(1, 3, 4, 4, 260, (4, 4), 2, 1), // long K per phase: split-K backward-input
     ]
 }
 

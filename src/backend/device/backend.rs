@@ -84,6 +84,22 @@ impl DeviceBackend {
         self.run("reduce", "sum_splits", grid_1d(len), Args::new().buf(ws).int(splits).int(len).f32(scale).buf(out));
     }
 
+    /// Runs a split-K GEMM kernel: `launch(target, splits, chunk)` writes `splits` partial
+    /// copies of an `out_len` output (K ranges of `chunk`) into `target`, which is the output
+    /// itself when one split suffices; otherwise the copies are summed in a fixed order.
+    fn split_k(&self, out_len: usize, out_tiles: usize, k: usize, launch: impl FnOnce(&DevBuf, usize, usize)) -> DevBuf {
+        let (splits, chunk) = split(out_tiles, k, MIN_SPLIT_K, GEMM_BK);
+        let out = self.alloc(out_len);
+        if splits == 1 {
+            launch(&out, 1, chunk);
+        } else {
+            let ws = self.alloc(splits * out_len);
+            launch(&ws, splits, chunk);
+            self.sum_splits(&ws, splits, out_len, 1.0, &out);
+        }
+        out
+    }
+
     /// Second stage of a full reduction: a one-element storage scale * sum(partials).
     fn finish_sum(&self, partials: &DevBuf, count: usize, scale: f32) -> Storage {
         let out = self.alloc(1);
@@ -255,20 +271,26 @@ impl Backend for DeviceBackend {
     fn conv2d(&self, x: &Storage, w: &Storage, g: &ConvGeom) -> Storage {
         expect_len("conv2d", "x", x, g.x_len());
         expect_len("conv2d", "weight", w, g.w_len());
-        let y = self.alloc(g.y_len());
-        let grid = [tiles(g.n * g.oh * g.ow), tiles(g.c_out), 1];
-        self.run("conv", "conv2d_fwd", grid, conv_args(Args::new().buf(dev(x)).buf(dev(w)).buf(&y), g));
+        let (m, n, k) = (g.c_out, g.n * g.oh * g.ow, g.c_in * g.kh * g.kw);
+        let y = self.split_k(g.y_len(), tiles(m) * tiles(n), k, |out, splits, chunk| {
+            let args = conv_args(Args::new().buf(dev(x)).buf(dev(w)).buf(out), g).int(chunk);
+            self.run("conv", "conv2d_fwd", [tiles(n), tiles(m), splits], args);
+        });
         Storage::Device(y)
     }
 
     fn conv2d_backward_input(&self, gy: &Storage, w: &Storage, g: &ConvGeom) -> Storage {
         expect_len("conv2d_backward_input", "gy", gy, g.y_len());
         expect_len("conv2d_backward_input", "weight", w, g.w_len());
-        let gx = self.alloc(g.x_len());
-        // One grid z per stride phase; x covers the largest phase.
+        // One grid z per stride phase (times the splits); x covers the largest phase, and
+        // the K chunks are cut from the largest phase K.
         let s = g.stride;
-        let grid = [tiles(g.n * g.h.div_ceil(s) * g.w.div_ceil(s)), tiles(g.c_in), s * s];
-        self.run("conv", "conv2d_bwd_input", grid, conv_args(Args::new().buf(dev(gy)).buf(dev(w)).buf(&gx), g));
+        let (m, n) = (g.c_in, g.n * g.h.div_ceil(s) * g.w.div_ceil(s));
+        let k = g.c_out * g.kh.div_ceil(s) * g.kw.div_ceil(s);
+        let gx = self.split_k(g.x_len(), tiles(m) * tiles(n) * s * s, k, |out, splits, chunk| {
+            let args = conv_args(Args::new().buf(dev(gy)).buf(dev(w)).buf(out), g).int(chunk);
+            self.run("conv", "conv2d_bwd_input", [tiles(n), tiles(m), splits * s * s], args);
+        });
         Storage::Device(gx)
     }
 
@@ -276,16 +298,10 @@ impl Backend for DeviceBackend {
         expect_len("conv2d_backward_weight", "x", x, g.x_len());
         expect_len("conv2d_backward_weight", "gy", gy, g.y_len());
         let (m, n, k) = (g.c_out, g.c_in * g.kh * g.kw, g.n * g.oh * g.ow);
-        let gw = self.alloc(m * n);
-        let out_tiles = tiles(m) * tiles(n);
-        let (splits, chunk) = split(out_tiles, k, MIN_SPLIT_K, GEMM_BK);
-        let ws = if splits > 1 { Some(self.alloc(splits * m * n)) } else { None };
-        let target = ws.as_ref().unwrap_or(&gw);
-        let args = conv_args(Args::new().buf(dev(x)).buf(dev(gy)).buf(target), g).int(chunk);
-        self.run("conv", "conv2d_bwd_weight", [tiles(n), tiles(m), splits], args);
-        if let Some(ws) = &ws {
-            self.sum_splits(ws, splits, m * n, 1.0, &gw);
-        }
+        let gw = self.split_k(m * n, tiles(m) * tiles(n), k, |out, splits, chunk| {
+            let args = conv_args(Args::new().buf(dev(x)).buf(dev(gy)).buf(out), g).int(chunk);
+            self.run("conv", "conv2d_bwd_weight", [tiles(n), tiles(m), splits], args);
+        });
         Storage::Device(gw)
     }
 
@@ -463,16 +479,11 @@ impl Backend for DeviceBackend {
     // ---- gram --------------------------------------------------------------
     fn gram(&self, x: &Storage, n: usize, c: usize, hw: usize) -> Storage {
         expect_len("gram", "x", x, n * c * hw);
-        let out = self.alloc(n * c * c);
-        let (splits, chunk) = split(n * tiles(c) * tiles(c), hw, MIN_SPLIT_K, GEMM_BK);
-        let ws = if splits > 1 { Some(self.alloc(splits * n * c * c)) } else { None };
-        let target = ws.as_ref().unwrap_or(&out);
         let scale = (1.0 / (c * hw) as f64) as f32;
-        let args = Args::new().buf(dev(x)).buf(target).int(n).int(c).int(hw).int(splits).int(chunk).f32(scale);
-        self.run("gram", "gram_fwd", [tiles(c), tiles(c), n * splits], args);
-        if let Some(ws) = &ws {
-            self.sum_splits(ws, splits, n * c * c, 1.0, &out);
-        }
+        let out = self.split_k(n * c * c, n * tiles(c) * tiles(c), hw, |out, splits, chunk| {
+            let args = Args::new().buf(dev(x)).buf(out).int(n).int(c).int(hw).int(splits).int(chunk).f32(scale);
+            self.run("gram", "gram_fwd", [tiles(c), tiles(c), n * splits], args);
+        });
         Storage::Device(out)
     }
 
