@@ -4,6 +4,7 @@
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
 pub mod autograd;
+pub mod cli;
 pub mod backend;
 pub mod io;
 pub mod nn;
