@@ -4,12 +4,15 @@
 //! order, buffer offsets) is shared by `cuda` and `emu` and is under test in CI.
 
 pub mod alloc;
+mod backend;
 pub mod compile;
 pub mod cuda;
 pub mod emu;
+pub mod launch;
 pub mod probe;
 pub mod sources;
 
+pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
 pub use emu::emu_runtime;
 
