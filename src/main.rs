@@ -27,6 +27,14 @@ enum Command {
         #[arg(long)]
         size: Option<usize>,
     },
+    /// Kernel modules: with --report, NVRTC's registers / shared memory / spills per kernel.
+    Kernels {
+        #[arg(long)]
+        report: bool,
+        /// Target architecture for the report.
+        #[arg(long, default_value = "sm_90")]
+        arch: String,
+    },
     /// Pair A and B images into A|B training images (as the reference's combine_A_and_B.py).
     Combine(cli::pix2pix::CombineArgs),
     /// Download a pix2pix dataset (facades, maps, edges2shoes, ...).
@@ -55,6 +63,16 @@ fn run() -> anyhow::Result<()> {
         Command::Summary { model, size } => {
             print!("{}", engine::nn::summary(&model, size)?);
             Ok(())
+        }
+        Command::Kernels { report, arch } => {
+            if report {
+                cli::info::kernels_report(&arch)
+            } else {
+                for (module, kernels) in engine::backend::device::sources::KERNELS {
+                    println!("{module}: {}", kernels.join(", "));
+                }
+                Ok(())
+            }
         }
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
