@@ -6,6 +6,7 @@
 pub mod autograd;
 pub mod cli;
 pub mod backend;
+pub mod bench;
 pub mod io;
 pub mod nn;
 pub mod optim;

@@ -47,6 +47,8 @@ enum Command {
     TestPix2pix(TestOptions),
     /// Translate an image or a folder of any size with a generator checkpoint.
     Translate(TranslateOptions),
+    /// Benchmarks: kernels against the device's limits, pix2pix step, style iteration.
+    Bench(cli::bench::BenchArgs),
 }
 
 /// Ids of the flags given on the command line (so presets never override them).
@@ -79,6 +81,7 @@ fn run() -> anyhow::Result<()> {
         Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
         Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
         Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
+        Command::Bench(b) => cli::bench::run(&b, &cli.device),
     }
 }
 

@@ -27,6 +27,8 @@ struct State {
     free: HashMap<usize, Vec<u64>>,
     cached_bytes: usize,
     in_use_bytes: usize,
+    /// Largest in_use_bytes since the last `take_peak`.
+    peak_bytes: usize,
 }
 
 fn rounded_bytes(len: usize) -> usize {
@@ -50,6 +52,7 @@ impl CachingAllocator {
                 st.cached_bytes -= bytes;
             }
             st.in_use_bytes += bytes;
+            st.peak_bytes = st.peak_bytes.max(st.in_use_bytes);
             p
         };
         let ptr = match cached {
@@ -97,6 +100,13 @@ impl CachingAllocator {
             unsafe { result::free_sync(p) }.map_err(|e| DeviceError(format!("CUDA: cuMemFree failed: {}", driver_message(&e))))?;
         }
         Ok(())
+    }
+
+    /// The most bytes handed out at once since the previous call; resets the peak.
+    pub fn take_peak(&self) -> usize {
+        let mut st = self.state.lock().unwrap();
+        let now = st.in_use_bytes;
+        std::mem::replace(&mut st.peak_bytes, now)
     }
 
     /// (bytes handed out, bytes cached for reuse).

@@ -176,4 +176,18 @@ impl Runtime for CudaRuntime {
     fn synchronize(&self) -> Result<(), DeviceError> {
         self.stream.synchronize().map_err(cuda_err("a kernel failed"))
     }
+
+    /// Device time between two events recorded on our stream around `f`'s work.
+    fn time_ms(&self, f: &mut dyn FnMut()) -> f64 {
+        self.bind();
+        let timed = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
+        let start = self.stream.record_event(timed).unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
+        f();
+        let end = self.stream.record_event(timed).unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
+        start.elapsed_ms(&end).unwrap_or_else(|e| panic!("CUDA: timed work failed: {}", driver_message(&e))) as f64
+    }
+
+    fn take_peak_bytes(&self) -> Option<usize> {
+        Some(self.pool.take_peak())
+    }
 }

@@ -74,6 +74,8 @@ struct Block {
 struct EmuMemory {
     live: Mutex<BTreeMap<u64, Block>>,
     next_id: AtomicU64,
+    /// (bytes in live buffers, the most since the last `take_peak_bytes`).
+    usage: Mutex<(usize, usize)>,
 }
 
 fn layout(len: usize) -> Layout {
@@ -100,6 +102,7 @@ impl DevicePool for EmuMemory {
         let block = self.live.lock().unwrap().remove(&ptr);
         let b = block.unwrap_or_else(|| panic!("emulator: free of an unknown buffer at {ptr:#x}"));
         assert_eq!(b.len, len, "emulator: buffer at {ptr:#x} freed with a different length");
+        self.usage.lock().unwrap().0 -= len * 4;
         unsafe { dealloc(b.base as *mut u8, layout(len)) };
     }
 }
@@ -174,6 +177,9 @@ impl Runtime for EmuRuntime {
         let id = self.mem.next_id.fetch_add(1, Ordering::Relaxed);
         let ptr = data as u64;
         self.mem.live.lock().unwrap().insert(ptr, Block { id, len, base: base as usize });
+        let mut usage = self.mem.usage.lock().unwrap();
+        usage.0 += len * 4;
+        usage.1 = usage.1.max(usage.0);
         DevBuf { ptr, len, pool: self.mem.clone() }
     }
 
@@ -248,5 +254,11 @@ impl Runtime for EmuRuntime {
 
     fn synchronize(&self) -> Result<(), DeviceError> {
         Ok(())
+    }
+
+    fn take_peak_bytes(&self) -> Option<usize> {
+        let mut usage = self.mem.usage.lock().unwrap();
+        let now = usage.0;
+        Some(std::mem::replace(&mut usage.1, now))
     }
 }

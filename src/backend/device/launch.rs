@@ -2,6 +2,7 @@
 //! split counts of the deterministic two-stage reductions.
 
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{DevBuf, Runtime};
 
@@ -64,6 +65,14 @@ impl Args {
     }
 }
 
+/// Kernel launches made by `launch` in this process (benchmarks count launches per step).
+static LAUNCHES: AtomicU64 = AtomicU64::new(0);
+
+/// Number of kernels launched so far by the device backend, on any runtime.
+pub fn launch_count() -> u64 {
+    LAUNCHES.load(Ordering::Relaxed)
+}
+
 /// Launches a kernel; a failed launch (compile error, device fault) is a programming or
 /// device error the `Backend` trait cannot return, so it panics with the kernel's name.
 pub fn launch(rt: &dyn Runtime, module: &str, kernel: &str, grid: [usize; 3], block: u32, mut args: Args) {
@@ -71,6 +80,7 @@ pub fn launch(rt: &dyn Runtime, module: &str, kernel: &str, grid: [usize; 3], bl
         return; // empty problem: nothing to compute
     }
     let grid = grid.map(|g| u32::try_from(g).unwrap_or_else(|_| panic!("{module}.{kernel}: grid {g} too large")));
+    LAUNCHES.fetch_add(1, Ordering::Relaxed);
     let mut ptrs: Vec<*mut c_void> = args.slots.iter_mut().map(|s| s as *mut u64 as *mut c_void).collect();
     // SAFETY: every call site passes the parameters of `kernel` in order, each in a slot
     // that outlives the launch call (the runtime copies parameters before returning).

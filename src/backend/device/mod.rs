@@ -59,6 +59,22 @@ pub trait Runtime: Send + Sync {
     /// The argument list must match the kernel's parameters in number, order and type.
     unsafe fn launch(&self, module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32, args: &mut [*mut c_void]) -> Result<(), DeviceError>;
     fn synchronize(&self) -> Result<(), DeviceError>;
+
+    /// Milliseconds the device spends on the work `f` queues (benchmarks). The default
+    /// waits for the device before and after and reads the host clock; CUDA uses events.
+    fn time_ms(&self, f: &mut dyn FnMut()) -> f64 {
+        self.synchronize().unwrap_or_else(|e| panic!("{}: {e}", self.name()));
+        let t = std::time::Instant::now();
+        f();
+        self.synchronize().unwrap_or_else(|e| panic!("{}: {e}", self.name()));
+        t.elapsed().as_secs_f64() * 1e3
+    }
+
+    /// Most bytes of device memory in use at once since the previous call (which resets
+    /// the peak to what is in use now); None where the runtime does not track it.
+    fn take_peak_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Largest dynamic shared memory a block may ask for (what an H100 allows after opt-in).

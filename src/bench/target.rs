@@ -1,0 +1,105 @@
+//! The device a bench runs on: the `Device` tensors use, and for the device backend the
+//! runtime behind it (event timing, peak memory, bandwidth of device copies).
+
+use crate::backend::device::{cuda_runtime, emu_runtime, probe, DeviceBackend, Runtime};
+use crate::tensor::Device;
+use anyhow::{anyhow, bail, Result};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Target {
+    pub device: Device,
+    /// The runtime of `emu` and `cuda:N`; None on the CPU.
+    pub runtime: Option<Arc<dyn Runtime>>,
+    /// "cpu", "emu", "cuda:0".
+    pub name: String,
+}
+
+impl Target {
+    pub fn cpu() -> Target {
+        Target { device: Device::cpu(), runtime: None, name: "cpu".into() }
+    }
+
+    fn with_runtime(rt: Arc<dyn Runtime>) -> Target {
+        let name = rt.name();
+        Target { device: Device::new(Rc::new(DeviceBackend::new(rt.clone()))), runtime: Some(rt), name }
+    }
+
+    /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked).
+    pub fn open(spec: &str) -> Result<Target> {
+        let cuda = |n: usize| cuda_runtime(n).map(Target::with_runtime).map_err(|e| anyhow!("cannot open cuda:{n}: {e}"));
+        match spec {
+            "cpu" => Ok(Target::cpu()),
+            "emu" => Ok(Target::with_runtime(emu_runtime())),
+            "cuda" => cuda(0),
+            "auto" => match probe::gpus() {
+                Ok(gpus) if !gpus.is_empty() => {
+                    eprintln!("device: cuda:0 ({}; auto)", gpus[0].name);
+                    cuda(0)
+                }
+                Ok(_) => {
+                    eprintln!("device: cpu (auto: no GPU found)");
+                    Ok(Target::cpu())
+                }
+                Err(why) => {
+                    eprintln!("device: cpu (auto: {why})");
+                    Ok(Target::cpu())
+                }
+            },
+            other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+                Some(Ok(n)) => cuda(n),
+                _ => bail!("unknown --device '{other}': expected auto, cpu, cuda, cuda:N or emu"),
+            },
+        }
+    }
+
+    pub fn is_cuda(&self) -> bool {
+        self.name.starts_with("cuda")
+    }
+    pub fn is_emu(&self) -> bool {
+        self.name == "emu"
+    }
+
+    /// Milliseconds of device work queued by `f` (CUDA events; wall clock elsewhere).
+    pub fn time_ms(&self, f: &mut dyn FnMut()) -> f64 {
+        match &self.runtime {
+            Some(rt) => rt.time_ms(f),
+            None => {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            }
+        }
+    }
+
+    pub fn synchronize(&self) {
+        self.device.synchronize();
+    }
+
+    /// Peak memory since the last call: device memory for the device backend, the
+    /// process's peak resident set on the CPU (Linux). Returns (bytes, what it is).
+    pub fn take_peak_bytes(&self) -> Option<(usize, &'static str)> {
+        match &self.runtime {
+            Some(rt) => rt.take_peak_bytes().map(|b| (b, "device memory in use (caching allocator)")),
+            None => {
+                let peak = peak_rss_bytes()?;
+                reset_peak_rss();
+                Some((peak, "process peak resident set"))
+            }
+        }
+    }
+}
+
+/// VmHWM of /proc/self/status.
+fn peak_rss_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Resets VmHWM to the current resident set (Linux 4.0+); harmless where unsupported.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
