@@ -234,11 +234,12 @@ pub fn vgg19(model: &str, size: usize, div: usize) -> Vec<Shape> {
 }
 
 /// The bench table: full (U-Net 256, PatchGAN n3, VGG-19 at 256 and 512) or short (the
-/// same networks on 32x32 with narrow layers, for CI and the emulator).
+/// same networks on 32x32 or 64x64 (the smallest U-Net with a dropout level) with narrow
+/// layers, for CI and the emulator).
 pub fn table(short: bool) -> Vec<Shape> {
     let mut t = Vec::new();
     if short {
-        t.extend(unet("unet_32/ngf8", 32, 3, 3, 5, 8));
+        t.extend(unet("unet_64/ngf8", 64, 3, 3, 6, 8));
         t.extend(patchgan("patchgan_n3/ndf8", 32, 6, 8, 3));
         t.extend(vgg19("vgg19/8@32", 32, 8));
     } else {

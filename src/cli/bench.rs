@@ -152,6 +152,9 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
         print!("{}", shapes::format_table(&table));
         return Ok(());
     }
+    if !kernels::cases(&table).iter().any(|c| kernels::selected(c, k.filter.as_deref())) {
+        bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
+    }
     let target = Target::open(device)?;
     if target.is_emu() && !k.short && k.filter.is_none() {
         eprintln!("note: the emulator runs the full shapes very slowly (hours); use --short or --filter");
@@ -164,9 +167,6 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
         &mut |l| println!("{}\n\n{}", report::limits_text(l), report::row_header()),
         &mut |r| println!("{}", report::row_line(r)),
     );
-    if rep.rows.is_empty() {
-        bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
-    }
     let name = format!("kernels-{}{}.md", target.name.replace(':', ""), if k.short { "-short" } else { "" });
     let md_path = report::report_path(k.out_dir.as_deref(), &name);
     crate::io::atomic::write_bytes_atomic(&md_path, report::kernels_markdown(&rep, &table, &report::today()).as_bytes())?;
