@@ -18,7 +18,7 @@ pub struct Budget {
 
 impl Budget {
     pub fn full() -> Budget {
-        Budget { min_samples: 5, max_samples: 50, seconds: 1.0, min_sample_ms: 1.0 }
+        Budget { min_samples: 5, max_samples: 30, seconds: 1.0, min_sample_ms: 1.0 }
     }
     pub fn short() -> Budget {
         Budget { min_samples: 3, max_samples: 10, seconds: 0.05, min_sample_ms: 0.2 }
