@@ -103,3 +103,34 @@ fn peak_rss_bytes() -> Option<usize> {
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::device::launch::launch_count;
+    use crate::backend::DType;
+
+    #[test]
+    fn emulator_reports_peak_memory_and_launches() {
+        let t = Target::open("emu").unwrap();
+        let _ = t.take_peak_bytes();
+        let before = launch_count();
+        let a = t.device.full(1 << 16, 1.0, DType::F32);
+        let (peak, what) = t.take_peak_bytes().unwrap();
+        assert!(peak >= 4 << 16, "{peak}");
+        assert!(what.contains("device memory"));
+        assert!(launch_count() > before, "the fill kernel was counted");
+        drop(a);
+        // The peak restarts from what is in use now.
+        let (peak, _) = t.take_peak_bytes().unwrap();
+        assert!(peak >= 4 << 16);
+        let ms = t.time_ms(&mut || drop(t.device.full(1 << 10, 2.0, DType::F32)));
+        assert!(ms >= 0.0);
+    }
+
+    #[test]
+    fn unknown_device_is_a_clear_error() {
+        let e = Target::open("tpu").err().unwrap().to_string();
+        assert!(e.contains("unknown --device 'tpu'"), "{e}");
+    }
+}
