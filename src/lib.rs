@@ -3,10 +3,12 @@
 //! Gatys neural style transfer on top. Dependencies point one way:
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
-pub mod backend;
 pub mod autograd;
+pub mod backend;
+pub mod io;
 pub mod nn;
 pub mod optim;
+pub mod pix2pix;
 pub mod tensor;
 
 pub use autograd::{no_grad, Gradients};
