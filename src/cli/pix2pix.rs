@@ -61,7 +61,7 @@ pub fn run_fetch_dataset(a: &FetchDatasetArgs) -> Result<()> {
 /// 2-core CPU, or the paper's 256x256 configuration on a GPU. Flags given on the command
 /// line (`explicit`) win over the preset.
 fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: bool) -> Result<()> {
-    let (size, n_train, netg, ngf, ndf, epochs, decay) = if gpu { (256, 400, "unet_256", 64, 64, 100, 100) } else { (64, 200, "unet_64", 32, 32, 6, 4) };
+    let (size, n_train, netg, ngf, ndf, epochs, decay) = if gpu { (256, 400, "unet_256", 64, 64, 100, 100) } else { (64, 200, "unet_64", 32, 32, 14, 10) };
     let set = |id: &str, f: &mut dyn FnMut()| {
         if !explicit.contains(id) {
             f()
