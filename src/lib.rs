@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod autograd;
+pub mod nn;
 pub mod optim;
 pub mod tensor;
 
