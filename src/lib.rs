@@ -5,8 +5,10 @@
 
 pub mod backend;
 pub mod autograd;
+pub mod io;
 pub mod nn;
 pub mod optim;
+pub mod pix2pix;
 pub mod tensor;
 
 pub use autograd::{no_grad, Gradients};
