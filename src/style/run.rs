@@ -177,7 +177,9 @@ fn optimise(opts: &StyleOptions, obj: &Objective, x: &mut Pixels, device: &Devic
             let config = LbfgsConfig {
                 lr: 1.0,
                 max_iter: opts.iterations,
-                max_eval: None,
+                // PyTorch's default, 1.25 * max_iter, rounds down to max_iter for tiny runs,
+                // which would end them one iteration early.
+                max_eval: Some((opts.iterations * 5 / 4).max(opts.iterations + 1)),
                 // As the reference (tolX = tolFun = -1), never stop on a small but non-zero
                 // gradient: our losses are means, so per-pixel gradients are tiny by design.
                 tolerance_grad: 0.0,
