@@ -152,7 +152,7 @@ fn losses() {
     check("l1", &[a.clone(), b.clone()], |t| t[0].l1_loss(&t[1]));
     check("mse", &[a.clone(), b.clone()], |t| t[0].mse_loss(&t[1]));
     let target = Tensor::rand_uniform(&[2, 3, 3], 93, 0.0, 1.0, DType::F64, &Device::cpu());
-    check("bce_with_logits", &[a.affine(3.0, 0.0)], |t| t[0].bce_with_logits(&target));
+    check("bce_with_logits", &[a.clone()], |t| t[0].affine(3.0, 0.0).bce_with_logits(&target));
     let x = param(&[2, 3, 4, 5], 94);
     check("tv", &[x], |t| t[0].tv_loss());
 }
