@@ -75,6 +75,7 @@ pub struct ConvTranspose2d {
 }
 
 impl ConvTranspose2d {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(c_in: usize, c_out: usize, k: usize, stride: usize, pad: usize, output_padding: usize, bias: bool, device: &Device) -> ConvTranspose2d {
         ConvTranspose2d {
             weight: param(&[c_in, c_out, k, k], device),

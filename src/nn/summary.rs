@@ -39,7 +39,7 @@ pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
         _ if model.starts_with("unet_") => {
             let downs = super::parse_netg(model)?;
             let s = size.unwrap_or(1 << downs);
-            if s % (1 << downs) != 0 {
+            if !s.is_multiple_of(1 << downs) {
                 bail!("{model} needs an input side divisible by {}, got {s}", 1 << downs);
             }
             (format!("UnetGenerator(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)"), Box::new(UnetGenerator::zeroed(3, 3, downs, 64, Norm::Batch, true, &dev)), vec![1, 3, s, s])
@@ -84,7 +84,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
