@@ -118,7 +118,7 @@ pub fn write_train_page(web_dir: &Path, title: &str, entries: &[EpochImages], lo
     body.push_str("<h2>Losses</h2>\n");
     body.push_str(&loss_plots_svg(losses));
     let mut sorted: Vec<&EpochImages> = entries.iter().collect();
-    sorted.sort_by(|a, b| b.epoch.cmp(&a.epoch));
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.epoch));
     for e in sorted {
         writeln!(body, "<h2>epoch {}</h2>\n<table><tr>", e.epoch).unwrap();
         for (file, label) in [(&e.real_a, "real_A"), (&e.fake_b, "fake_B"), (&e.real_b, "real_B")] {

@@ -46,6 +46,8 @@ struct Shape {
     radius: f32,
     /// Polygon corners (empty for circles).
     corners: Vec<(f32, f32)>,
+    /// No point of the shape is farther than this from the center (a quick reject).
+    reach: f32,
 }
 
 fn dot(a: (f32, f32), b: (f32, f32)) -> f32 {
@@ -57,6 +59,16 @@ fn sub(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
 }
 
 impl Shape {
+    /// Whether p is within `margin` of the shape (signed distance < margin).
+    fn covers(&self, p: (f32, f32), margin: f32) -> Option<f32> {
+        let d = sub(p, self.center);
+        let r = self.reach + margin;
+        if dot(d, d) > r * r {
+            return None;
+        }
+        Some(self.sdf(p)).filter(|&sd| sd < margin)
+    }
+
     /// Signed distance from p to the outline: negative inside.
     fn sdf(&self, p: (f32, f32)) -> f32 {
         if self.kind == Kind::Circle {
@@ -141,7 +153,8 @@ fn random_shape(size: f32, rng: &mut Rng) -> Shape {
             .collect(),
     };
     let radius = if kind == Kind::Circle { radius * 0.85 } else { radius };
-    Shape { kind, center, radius, corners }
+    let reach = corners.iter().map(|&c| dot(sub(c, center), sub(c, center)).sqrt()).fold(radius, f32::max);
+    Shape { kind, center, radius, corners, reach }
 }
 
 fn random_scene(size: u32, rng: &mut Rng) -> Vec<Shape> {
@@ -165,21 +178,21 @@ fn random_scene(size: u32, rng: &mut Rng) -> Vec<Shape> {
     shapes
 }
 
-/// Render one pair (A = outlines, B = shaded rendering) of a random scene, 4x4 supersampled.
+/// Render one pair (A = outlines, B = shaded rendering) of a random scene, 3x3 supersampled.
 pub fn render_pair(size: u32, rng: &mut Rng) -> (RgbImage, RgbImage) {
     let shapes = random_scene(size, rng);
     let s = size as f32;
     let line = (s / 64.0 * 1.6).max(1.2); // outline width in pixels
     let half = line / 2.0;
     let shadow = s * 0.03;
-    const SS: usize = 4;
+    const SS: usize = 3;
 
-    let topmost = |p: (f32, f32)| shapes.iter().rev().map(|sh| (sh, sh.sdf(p))).find(|&(_, d)| d < half);
+    let topmost = |p: (f32, f32)| shapes.iter().rev().find_map(|sh| sh.covers(p, half).map(|d| (sh, d)));
     let background = |p: (f32, f32)| {
         let t = p.1 / s;
         let top = [0.95, 0.94, 0.91];
         let bottom = [0.85, 0.87, 0.91];
-        let in_shadow = shapes.iter().any(|sh| sh.sdf((p.0 - shadow, p.1 - shadow)) < half);
+        let in_shadow = shapes.iter().any(|sh| sh.covers((p.0 - shadow, p.1 - shadow), half).is_some());
         let k = if in_shadow { 0.78 } else { 1.0 };
         [0, 1, 2].map(|c| (top[c] * (1.0 - t) + bottom[c] * t) * k)
     };
