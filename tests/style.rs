@@ -560,9 +560,19 @@ fn bad_input_gives_one_clear_line() {
     o.vgg = Some(dir.join("nowhere.safetensors"));
     expect_error(&o, &["nowhere.safetensors", "engine fetch-vgg"]);
 
+    // Every tensor present, one with the wrong shape (a 4-channel first layer).
     let wrong = dir.join("wrong.safetensors");
-    let w = vec![0u8; 64 * 4 * 9 * 4];
-    let views = vec![("features.0.weight".to_string(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![64, 4, 3, 3], &w).unwrap())];
+    let vgg = Vgg19::new(VggPooling::Max, "relu2_1", &Device::cpu()).unwrap();
+    let params: Vec<(String, Vec<usize>, Vec<u8>)> = vgg
+        .named_parameters()
+        .into_iter()
+        .map(|(n, t)| {
+            let shape = if n == "features.0.weight" { vec![64, 4, 3, 3] } else { t.shape().to_vec() };
+            let bytes = vec![0u8; 4 * shape.iter().product::<usize>()];
+            (n, shape, bytes)
+        })
+        .collect();
+    let views: Vec<_> = params.iter().map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())).collect();
     safetensors::serialize_to_file(views, None, &wrong).unwrap();
     let mut o = base.clone();
     o.vgg = Some(wrong.clone());
@@ -576,7 +586,7 @@ fn bad_input_gives_one_clear_line() {
 
     let mut o = base.clone();
     o.vgg = Some(not_image_file(&dir));
-    expect_error(&o, &["not a safetensors file"]);
+    expect_error(&o, &["garbage.safetensors", "not a valid safetensors file"]);
 
     // CLI-only parsing errors.
     let a = parse(&["--content", "c.png", "--style", "s.png", "--style-blend-weights", "1,x"]);

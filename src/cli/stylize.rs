@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use engine::nn::VggPooling;
 use engine::style::options::{defaults, parse_numbers, split_list};
-use engine::style::weights::{default_vgg_path, SafetensorsIndex, VGG19_SHA256, VGG19_URL};
+use engine::style::weights::{default_vgg_path, read_tensors, VGG19_SHA256, VGG19_URL};
 use engine::style::{Init, OptimizerKind, StyleOptions};
 use engine::Device;
 use std::path::PathBuf;
@@ -105,7 +105,7 @@ pub struct StylizeArgs {
     /// Coarse-to-fine: optimise at N resolutions, each twice the previous, ending at --image-size.
     #[arg(long, default_value_t = 1)]
     pub scales: usize,
-    /// VGG-19 weights (safetensors, torchvision/timm names); default: $ENGINE_CACHE/vgg19.safetensors or ~/.cache/engine/vgg19.safetensors.
+    /// VGG-19 weights: safetensors (or a torch.save .pth) with torchvision/timm names; default: $ENGINE_CACHE/vgg19.safetensors or ~/.cache/engine/vgg19.safetensors.
     #[arg(long, value_name = "PATH")]
     pub vgg: Option<PathBuf>,
     /// L-BFGS history size.
@@ -210,7 +210,7 @@ fn check_vgg_contents(path: &std::path::Path) -> Result<()> {
     use engine::nn::Module;
     let vgg = engine::nn::Vgg19::new(VggPooling::Max, "pool5", &Device::cpu())?;
     let expected: Vec<(String, Vec<usize>)> = vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
-    SafetensorsIndex::open(path)?.check(&expected)
+    read_tensors(path, &expected).map(|_| ())
 }
 
 fn sha256_file(path: &std::path::Path) -> Result<String> {

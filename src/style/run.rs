@@ -7,7 +7,7 @@ use super::colors::original_colors;
 use super::losses::{FeatureNet, Objective, Weights};
 use super::options::{Init, OptimizerKind, StyleOptions};
 use super::report::{Losses, ScaleReport, StyleReport};
-use super::weights::{resolve_vgg_path, SafetensorsIndex};
+use super::weights::{read_tensors, resolve_vgg_path};
 use crate::nn::{Module, Vgg19, VGG19_LAYERS, VGG_MEAN, VGG_STD};
 use crate::optim::lbfgs::{LbfgsConfig, LineSearch};
 use crate::optim::{Adam, Lbfgs};
@@ -107,7 +107,7 @@ pub fn load_vgg(path: &Path, layers: &[String], pooling: crate::nn::VggPooling, 
         .context("no layer requested")?;
     let vgg = Vgg19::new(pooling, deepest, device)?;
     let expected: Vec<(String, Vec<usize>)> = vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
-    let entries = SafetensorsIndex::open(path)?.read(&expected)?;
+    let entries = read_tensors(path, &expected)?;
     vgg.load_from(&entries).with_context(|| format!("{}", path.display()))?;
     vgg.freeze();
     Ok(vgg)
