@@ -14,13 +14,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Stylize(stylize::StylizeArgs),
+    Stylize(Box<stylize::StylizeArgs>),
     FetchVgg(stylize::FetchVggArgs),
 }
 
 fn main() {
     let result = match Cli::parse().command {
-        Command::Stylize(args) => stylize::run(args, &engine::Device::cpu()),
+        Command::Stylize(args) => stylize::run(*args, &engine::Device::cpu()),
         Command::FetchVgg(args) => stylize::run_fetch_vgg(args),
     };
     if let Err(e) = result {

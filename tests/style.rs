@@ -41,7 +41,7 @@ fn write_content(path: &Path, w: u32, h: u32) {
 
 /// Diagonal stripes: a texture with a strong style.
 fn write_style(path: &Path, w: u32, h: u32, period: u32, a: [u8; 3], b: [u8; 3]) {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb(if ((x + y) / period) % 2 == 0 { a } else { b }));
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb(if ((x + y) / period).is_multiple_of(2) { a } else { b }));
     img.save(path).unwrap();
 }
 

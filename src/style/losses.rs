@@ -6,6 +6,7 @@
 //! - TV: mean squared difference of neighbouring pixels (our `tv_loss`), on the image in
 //!   [0, 1];
 //! - total = alpha * content + beta * style + tv_weight * TV.
+//!
 //! This is the normalisation of jcjohnson/neural-style (nn.MSECriterion, Gram / (C*H*W)).
 
 use super::report::Losses;

@@ -131,11 +131,11 @@ impl Monitor<'_> {
         let it = self.evaluations;
         self.bar.set_position(it.min(self.total_evals) as u64);
         self.bar.set_message(format!("{losses}"));
-        if self.opts.print_every > 0 && it % self.opts.print_every == 0 {
+        if self.opts.print_every > 0 && it.is_multiple_of(self.opts.print_every) {
             let line = format!("Iteration {it} / {}: {losses}", self.total_evals);
             self.bar.suspend(|| println!("{line}"));
         }
-        if self.opts.save_every > 0 && it % self.opts.save_every == 0 && it < self.total_evals {
+        if self.opts.save_every > 0 && it.is_multiple_of(self.opts.save_every) && it < self.total_evals {
             let path = intermediate_path(&self.opts.output, it);
             let img = Pixels { data: pixels.to_vec(), height: self.content.height, width: self.content.width };
             finish_pixels(self.opts, &self.content, img).save(&path)?;
