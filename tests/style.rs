@@ -20,11 +20,27 @@ use std::path::{Path, PathBuf};
 
 // ---- helpers ---------------------------------------------------------------------------
 
-fn tmp_dir(name: &str) -> PathBuf {
+/// A scratch folder, removed when the test ends (pass or fail).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp_dir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("engine-style-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 /// A smooth colour gradient with a darker disc: something with content.
@@ -604,7 +620,7 @@ fn not_image_file(dir: &Path) -> PathBuf {
 fn missing_default_weights_say_where_they_were_looked_for() {
     let dir = tmp_dir("cache");
     // Only this test touches ENGINE_CACHE; every other test passes --vgg.
-    std::env::set_var("ENGINE_CACHE", &dir);
+    std::env::set_var("ENGINE_CACHE", &*dir);
     let mut o = fast_options(&dir, Path::new("unused"), "x.png");
     o.vgg = None;
     let expected = dir.join("vgg19.safetensors");
