@@ -180,10 +180,12 @@ fn optimise(opts: &StyleOptions, obj: &Objective, x: &mut Pixels, device: &Devic
                 // PyTorch's default, 1.25 * max_iter, rounds down to max_iter for tiny runs,
                 // which would end them one iteration early.
                 max_eval: Some((opts.iterations * 5 / 4).max(opts.iterations + 1)),
-                // As the reference (tolX = tolFun = -1), never stop on a small but non-zero
-                // gradient: our losses are means, so per-pixel gradients are tiny by design.
+                // Stop only on exact stagnation (a zero gradient or step, an ascent
+                // direction), as the reference does (tolX = tolFun = -1): our losses are
+                // means, so gradients are tiny by design, and the first step from a random
+                // start is so short that an f32 loss of 1e7 does not change at all.
                 tolerance_grad: 0.0,
-                tolerance_change: 1e-9,
+                tolerance_change: 0.0,
                 history_size: opts.lbfgs_history,
                 line_search: if opts.line_search { LineSearch::StrongWolfe } else { LineSearch::None },
             };
