@@ -33,6 +33,12 @@ pub enum PoolingArg {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LineSearchArg {
+    StrongWolfe,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerArg {
     Lbfgs,
     Adam,
@@ -111,9 +117,11 @@ pub struct StylizeArgs {
     /// L-BFGS history size.
     #[arg(long, alias = "lbfgs_num_correction", alias = "lbfgs-num-correction", default_value_t = defaults::LBFGS_HISTORY)]
     pub lbfgs_history: usize,
-    /// Strong-Wolfe line search in L-BFGS (the reference uses none).
-    #[arg(long)]
-    pub line_search: bool,
+    /// L-BFGS line search. The reference uses none, which can take a huge second step
+    /// from the random start and stall; with strong-wolfe, --iterations bounds the
+    /// loss evaluations.
+    #[arg(long, value_enum, default_value = "strong-wolfe")]
+    pub line_search: LineSearchArg,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -150,7 +158,7 @@ impl StylizeArgs {
         o.scales = self.scales;
         o.vgg = self.vgg.clone();
         o.lbfgs_history = self.lbfgs_history;
-        o.line_search = self.line_search;
+        o.line_search = self.line_search == LineSearchArg::StrongWolfe;
         o.progress = !self.no_progress;
         o.validate()?;
         Ok(o)

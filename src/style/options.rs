@@ -85,7 +85,8 @@ pub struct StyleOptions {
     pub optimizer: OptimizerKind,
     /// Adam's step size, in [0, 1] pixel units.
     pub learning_rate: f64,
-    /// Optimiser iterations per scale.
+    /// Optimiser iterations per scale. With the L-BFGS line search this bounds the loss
+    /// evaluations (forward + backward passes), as the reference counts its iterations.
     pub iterations: usize,
     pub original_colors: bool,
     pub seed: u64,
@@ -99,6 +100,9 @@ pub struct StyleOptions {
     pub vgg: Option<PathBuf>,
     pub lbfgs_history: usize,
     /// Strong-Wolfe line search in L-BFGS (PyTorch's `line_search_fn="strong_wolfe"`).
+    /// On by default: without it (the reference's choice) the second step from the
+    /// near-uniform random start can be huge and leave L-BFGS stuck (seen with real VGG-19
+    /// weights at 256 px).
     pub line_search: bool,
     /// Show a progress bar (it hides itself anyway when stderr is not a terminal).
     pub progress: bool,
@@ -133,7 +137,7 @@ impl StyleOptions {
             scales: 1,
             vgg: None,
             lbfgs_history: LBFGS_HISTORY,
-            line_search: false,
+            line_search: true,
             progress: true,
         }
     }

@@ -177,9 +177,11 @@ fn optimise(opts: &StyleOptions, obj: &Objective, x: &mut Pixels, device: &Devic
             let config = LbfgsConfig {
                 lr: 1.0,
                 max_iter: opts.iterations,
-                // PyTorch's default, 1.25 * max_iter, rounds down to max_iter for tiny runs,
-                // which would end them one iteration early.
-                max_eval: Some((opts.iterations * 5 / 4).max(opts.iterations + 1)),
+                // With the line search, --iterations bounds the evaluations (the time).
+                // Without it an iteration is one evaluation; PyTorch's default cap of
+                // 1.25 * max_iter would round down to max_iter for tiny runs and end them
+                // one iteration early.
+                max_eval: Some(if opts.line_search { opts.iterations } else { (opts.iterations * 5 / 4).max(opts.iterations + 1) }),
                 // Stop only on exact stagnation (a zero gradient or step, an ascent
                 // direction), as the reference does (tolX = tolFun = -1): our losses are
                 // means, so gradients are tiny by design, and the first step from a random
