@@ -36,7 +36,14 @@ def least_squares(x):
     return 0.5 * (r * r).sum(), LS_A.T @ r
 
 
-PROBLEMS = {"rosenbrock": rosenbrock, "least_squares": least_squares}
+def pseudo_huber(x):
+    # sum_i sqrt(1 + (x_i - i)^2): far from cubic, so the zoom's safeguards come into play.
+    c = torch.arange(x.numel(), dtype=x.dtype)
+    r = torch.sqrt(1.0 + (x - c) ** 2)
+    return r.sum(), (x - c) / r
+
+
+PROBLEMS = {"rosenbrock": rosenbrock, "least_squares": least_squares, "pseudo_huber": pseudo_huber}
 
 
 def run(name, problem, x0, steps, **cfg):
@@ -89,6 +96,13 @@ def main():
         run("rosen2d_one_iter_steps", "rosenbrock", [-1.5, 2.0], 8, history_size=5, max_iter=1, lr=0.05),
         # Wolfe with a tight evaluation budget: the line search runs out of evaluations.
         run("rosen2d_wolfe_tight_eval", "rosenbrock", [-1.5, 2.0], 4, history_size=5, max_iter=6, max_eval=7, line_search_fn="strong_wolfe"),
+        # Line-search branches: a short first trial extrapolates, a long one zooms
+        # (Armijo fails), a tiny budget runs the search out of evaluations.
+        run("rosen2d_wolfe_small_lr", "rosenbrock", [-1.5, 2.0], 2, history_size=5, max_iter=10, lr=0.01, line_search_fn="strong_wolfe"),
+        run("rosen2d_wolfe_large_lr", "rosenbrock", [-1.5, 2.0], 2, history_size=5, max_iter=10, lr=30.0, line_search_fn="strong_wolfe"),
+        run("rosen2d_wolfe_exhaust", "rosenbrock", [-1.5, 2.0], 3, history_size=5, max_iter=4, max_eval=5, lr=1e-3, line_search_fn="strong_wolfe"),
+        run("huber_wolfe_large_lr", "pseudo_huber", [5.0, -4.0, 9.0], 2, history_size=4, max_iter=10, lr=40.0, line_search_fn="strong_wolfe"),
+        run("huber_wolfe", "pseudo_huber", [30.0, -20.0, 12.0, 3.0], 2, history_size=4, max_iter=10, line_search_fn="strong_wolfe"),
         run("rosen5d_wolfe", "rosenbrock", [-1.2, 1.0, -0.5, 0.3, 1.5], 2, history_size=3, max_iter=12, line_search_fn="strong_wolfe"),
         # History 2 wraps around; run to convergence.
         run("least_squares_wolfe", "least_squares", [0.0, 0.0, 0.0], 2, history_size=2, max_iter=30, line_search_fn="strong_wolfe"),

@@ -3,8 +3,9 @@
 //! Gatys neural style transfer on top. Dependencies point one way:
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
-pub mod backend;
 pub mod autograd;
+pub mod cli;
+pub mod backend;
 pub mod io;
 pub mod nn;
 pub mod optim;

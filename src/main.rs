@@ -1,3 +1,94 @@
+//! `engine`: the command-line entry point. Errors end as one line on stderr, exit code 1.
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use engine::cli;
+use engine::pix2pix::options::TrainOptions;
+use engine::pix2pix::test::{TestOptions, TranslateOptions};
+use std::collections::HashSet;
+
+#[derive(Parser)]
+#[command(name = "engine", version, about = "A small tensor engine with hand-written CUDA kernels: pix2pix and neural style transfer in one binary.")]
+struct Cli {
+    /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
+    #[arg(long, global = true, env = "ENGINE_DEVICE", default_value = "auto")]
+    device: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Devices found, NVRTC version, kernel cache, build features.
+    Info,
+    /// Layer table with output shapes and parameter counts: unet_256, unet_128, unet_N, patchgan, pixelgan, vgg19.
+    Summary {
+        model: String,
+        /// Input side (default: the model's natural size).
+        #[arg(long)]
+        size: Option<usize>,
+    },
+    /// Kernel modules: with --report, NVRTC's registers / shared memory / spills per kernel.
+    Kernels {
+        #[arg(long)]
+        report: bool,
+        /// Target architecture for the report.
+        #[arg(long, default_value = "sm_90")]
+        arch: String,
+    },
+    /// Pair A and B images into A|B training images (as the reference's combine_A_and_B.py).
+    Combine(cli::pix2pix::CombineArgs),
+    /// Download a pix2pix dataset (facades, maps, edges2shoes, ...).
+    FetchDataset(cli::pix2pix::FetchDatasetArgs),
+    /// Train pix2pix; without --dataroot, on the built-in dataset.
+    #[command(name = "train-pix2pix")]
+    TrainPix2pix(TrainOptions),
+    /// Translate a test split with a trained generator; writes images, index.html, L1/PSNR.
+    #[command(name = "test-pix2pix")]
+    TestPix2pix(TestOptions),
+    /// Translate an image or a folder of any size with a generator checkpoint.
+    Translate(TranslateOptions),
+}
+
+/// Ids of the flags given on the command line (so presets never override them).
+fn explicit_ids(m: &ArgMatches) -> HashSet<String> {
+    m.ids().filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)).map(|id| id.to_string()).collect()
+}
+
+fn run() -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    let sub = matches.subcommand().map(|(_, m)| explicit_ids(m)).unwrap_or_default();
+    match cli.command {
+        Command::Info => cli::info::run(),
+        Command::Summary { model, size } => {
+            print!("{}", engine::nn::summary(&model, size)?);
+            Ok(())
+        }
+        Command::Kernels { report, arch } => {
+            if report {
+                cli::info::kernels_report(&arch)
+            } else {
+                for (module, kernels) in engine::backend::device::sources::KERNELS {
+                    println!("{module}: {}", kernels.join(", "));
+                }
+                Ok(())
+            }
+        }
+        Command::Combine(a) => cli::pix2pix::run_combine(&a),
+        Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
+        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
+        Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
+        Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
+    }
+}
+
 fn main() {
-    println!("engine");
+    if let Err(e) = run() {
+        // clap's own errors (bad flags, --help) print themselves.
+        if let Some(ce) = e.downcast_ref::<clap::Error>() {
+            ce.exit();
+        }
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }

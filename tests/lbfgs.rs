@@ -24,6 +24,12 @@ fn least_squares(a: &[Vec<f64>], b: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
     (f, g)
 }
 
+fn pseudo_huber(x: &[f64]) -> (f64, Vec<f64>) {
+    let r: Vec<f64> = x.iter().enumerate().map(|(i, v)| (1.0 + (v - i as f64).powi(2)).sqrt()).collect();
+    let g = x.iter().zip(&r).enumerate().map(|(i, (v, r))| (v - i as f64) / r).collect();
+    (r.iter().sum(), g)
+}
+
 fn config(line_search: LineSearch) -> LbfgsConfig {
     LbfgsConfig { max_iter: 500, line_search, ..LbfgsConfig::default() }
 }
@@ -231,6 +237,7 @@ fn iterates_match_torch() {
                 let (f, g) = match problem.as_str() {
                     "rosenbrock" => rosenbrock(p),
                     "least_squares" => least_squares(&ls_a, &ls_b, p),
+                    "pseudo_huber" => pseudo_huber(p),
                     other => panic!("{other}"),
                 };
                 evals.push((p.to_vec(), f));

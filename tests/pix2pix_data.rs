@@ -375,6 +375,12 @@ fn preprocessing_geometry_of_each_mode() {
         assert_eq!(mode.name().parse::<Preprocess>().unwrap(), mode);
     }
     assert!("squash".parse::<Preprocess>().is_err());
+    // The same names for clap (the CLI can use these enums directly).
+    use clap::ValueEnum;
+    for mode in Preprocess::value_variants() {
+        assert_eq!(mode.to_possible_value().unwrap().get_name(), mode.name());
+    }
+    assert_eq!(Direction::from_str("BtoA", false).unwrap(), Direction::BtoA);
 }
 
 #[test]

@@ -3,11 +3,8 @@
 //! shapes, only the shallow layers so it stays fast), fetch-vgg against a local server,
 //! and the one-line errors for bad input.
 
-#[path = "../src/cli/stylize.rs"]
-#[allow(dead_code)]
-mod stylize;
-
 use clap::Parser;
+use engine::cli::stylize;
 use engine::nn::{Module, Vgg19, VggPooling};
 use engine::style::losses::{content_loss, style_loss, FeatureNet, Objective, Weights};
 use engine::style::options::StyleOptions;

@@ -1,5 +1,5 @@
 //! `engine stylize` and `engine fetch-vgg`: flags of jcjohnson/neural-style (their
-//! underscore names are accepted as aliases), parsed into `engine::style::StyleOptions`.
+//! underscore names are accepted as aliases), parsed into `crate::style::StyleOptions`.
 //!
 //! Default loss weights. Our losses have the reference's normalisation (MSE of features;
 //! MSE of Grams divided by C*H*W), but the network differs: the reference runs the Caffe
@@ -19,11 +19,11 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use engine::nn::VggPooling;
-use engine::style::options::{defaults, parse_numbers, split_list};
-use engine::style::weights::{default_vgg_path, read_tensors, VGG19_SHA256, VGG19_URL};
-use engine::style::{Init, OptimizerKind, StyleOptions};
-use engine::Device;
+use crate::nn::VggPooling;
+use crate::style::options::{defaults, parse_numbers, split_list};
+use crate::style::weights::{default_vgg_path, read_tensors, VGG19_SHA256, VGG19_URL};
+use crate::style::{Init, OptimizerKind, StyleOptions};
+use crate::Device;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -167,9 +167,9 @@ impl StylizeArgs {
 
 pub fn run(args: StylizeArgs, device: &Device) -> Result<()> {
     let opts = args.to_options()?;
-    let report = engine::style::stylize(&opts, device)?;
+    let report = crate::style::stylize(&opts, device)?;
     println!("{}", report.summary());
-    println!("report: {}", engine::style::report::report_path(&report.output).display());
+    println!("report: {}", crate::style::report::report_path(&report.output).display());
     Ok(())
 }
 
@@ -199,7 +199,7 @@ pub fn run_fetch_vgg(args: FetchVggArgs) -> Result<()> {
             bail!("--sha256 must be 64 hexadecimal digits, got `{s}`");
         }
     }
-    engine::io::download::download(&args.url, &dest, sha)?;
+    crate::io::download::download(&args.url, &dest, sha)?;
     if sha.is_none() {
         // No hash to check: check the contents instead (every VGG-19 feature tensor with
         // its shape), and show the hash so it can be pinned.
@@ -215,8 +215,8 @@ pub fn run_fetch_vgg(args: FetchVggArgs) -> Result<()> {
 
 /// All 16 convolutions of VGG-19's feature extractor, with their shapes.
 fn check_vgg_contents(path: &std::path::Path) -> Result<()> {
-    use engine::nn::Module;
-    let vgg = engine::nn::Vgg19::new(VggPooling::Max, "pool5", &Device::cpu())?;
+    use crate::nn::Module;
+    let vgg = crate::nn::Vgg19::new(VggPooling::Max, "pool5", &Device::cpu())?;
     let expected: Vec<(String, Vec<usize>)> = vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
     read_tensors(path, &expected).map(|_| ())
 }

@@ -5,6 +5,7 @@
 //! the file (and the tensor, where one is at fault) in one line.
 
 use anyhow::{anyhow, bail, Result};
+use super::atomic::tmp_path;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -173,7 +174,9 @@ impl Checkpoint {
 }
 
 /// Writes `tensors` (name, shape, data) and `metadata` as a safetensors file, atomically:
-/// to `path.tmp`, flushed to disk, then renamed over `path`.
+/// to `path.tmp`, flushed to disk, then renamed over `path`. (Not `atomic::write_atomic`:
+/// the safetensors crate streams tensors only to a file path, and building the whole file
+/// in memory first would double the peak memory of a large checkpoint.)
 pub fn save_checkpoint(
     path: impl AsRef<Path>,
     tensors: &[(String, Vec<usize>, Vec<f32>)],
@@ -201,16 +204,18 @@ pub fn save_checkpoint(
             .map_err(|e| anyhow!("cannot save checkpoint {}: tensor '{}': {}", path.display(), name, e))?;
         views.push((name.as_str(), view));
     }
-    let info: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow!("cannot create folder {} for checkpoint: {}", dir.display(), e))?;
     }
     let tmp = tmp_path(path);
-    let written = safetensors::serialize_to_file(views, info, &tmp)
-        .map_err(|e| anyhow!("{e}"))
+    let written = File::create(&tmp)
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            write_sorted(&mut w, &views, metadata)?;
+            std::io::Write::flush(&mut w)
+        })
+        .map_err(anyhow::Error::from)
         .and_then(|_| File::open(&tmp)?.sync_all().map_err(Into::into))
         .and_then(|_| std::fs::rename(&tmp, path).map_err(Into::into));
     if let Err(e) = written {
@@ -226,11 +231,31 @@ pub fn save_checkpoint(
     Ok(())
 }
 
-/// `path` with `.tmp` appended to its file name.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
+/// The safetensors layout (u64 header length, JSON header, data) with the header's keys in
+/// sorted order, so the same tensors always give the same bytes (the crate's serializer
+/// takes metadata as a HashMap and writes it in an order that changes between runs).
+fn write_sorted(w: &mut impl std::io::Write, views: &[(&str, TensorView<'_>)], metadata: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let mut header: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    if !metadata.is_empty() {
+        header.insert("__metadata__".into(), serde_json::json!(metadata));
+    }
+    let mut offset = 0usize;
+    for (name, v) in views {
+        let len = v.data().len();
+        header.insert(name.to_string(), serde_json::json!({"dtype": "F32", "shape": v.shape(), "data_offsets": [offset, offset + len]}));
+        offset += len;
+    }
+    let mut text = serde_json::to_string(&header).expect("header serialises");
+    // The data must start 8-byte aligned; pad the header with spaces as the format allows.
+    while (8 + text.len()) % 8 != 0 {
+        text.push(' ');
+    }
+    w.write_all(&(text.len() as u64).to_le_bytes())?;
+    w.write_all(text.as_bytes())?;
+    for (_, v) in views {
+        w.write_all(v.data())?;
+    }
+    Ok(())
 }
 
 /// Loads every tensor of a safetensors or PyTorch (`torch.save`) file.

@@ -7,19 +7,23 @@ use super::preprocess::{apply, PreprocessOptions};
 use super::rng::Rng;
 use crate::io::image::{conversion_note, is_image_path, load_rgb32f, probe};
 use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
 use image::imageops;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
 pub enum Direction {
     /// Translate the left half (A) into the right half (B).
     #[default]
+    #[value(name = "AtoB")]
     AtoB,
+    #[value(name = "BtoA")]
     BtoA,
 }
 

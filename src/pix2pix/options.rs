@@ -6,13 +6,8 @@ use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Direction {
-    #[value(name = "AtoB")]
-    AtoB,
-    #[value(name = "BtoA")]
-    BtoA,
-}
+pub use super::dataset::Direction;
+pub use super::preprocess::Preprocess;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum NormKind {
@@ -32,18 +27,6 @@ pub enum LrPolicy {
     Linear,
     Step,
     Cosine,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Preprocess {
-    #[value(name = "resize_and_crop")]
-    ResizeAndCrop,
-    Crop,
-    #[value(name = "scale_width")]
-    ScaleWidth,
-    #[value(name = "scale_width_and_crop")]
-    ScaleWidthAndCrop,
-    None,
 }
 
 #[derive(Args, Clone, Debug, Serialize, Deserialize)]
@@ -107,9 +90,9 @@ pub struct TrainOptions {
     #[arg(long, default_value_t = 0)]
     pub pool_size: usize,
     #[arg(long, default_value_t = 286)]
-    pub load_size: usize,
+    pub load_size: u32,
     #[arg(long, default_value_t = 256)]
-    pub crop_size: usize,
+    pub crop_size: u32,
     #[arg(long, value_enum, default_value = "resize_and_crop")]
     pub preprocess: Preprocess,
     #[arg(long)]

@@ -6,20 +6,25 @@
 use super::rng::Rng;
 use crate::io::image::rgb32f_window_to_chw;
 use anyhow::{bail, Result};
+use clap::ValueEnum;
 use image::imageops::{self, FilterType};
+use serde::{Deserialize, Serialize};
 use image::Rgb32FImage;
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum Preprocess {
     /// Bicubic resize to load_size x load_size, then a random crop_size crop.
+    #[value(name = "resize_and_crop")]
     ResizeAndCrop,
     /// A random crop_size crop of the image as it is.
     Crop,
     /// Bicubic resize to width load_size, keeping the aspect ratio (height at least crop_size).
+    #[value(name = "scale_width")]
     ScaleWidth,
     /// ScaleWidth, then a random crop_size crop.
+    #[value(name = "scale_width_and_crop")]
     ScaleWidthAndCrop,
     /// Keep the image; only round each side to a multiple of 4 (bicubic) for the U-Net.
     None,

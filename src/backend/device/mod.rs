@@ -3,6 +3,19 @@
 //! convention of `cuLaunchKernel`), so the launch code of every op (grid sizes, argument
 //! order, buffer offsets) is shared by `cuda` and `emu` and is under test in CI.
 
+pub mod alloc;
+mod backend;
+pub mod compile;
+pub mod cuda;
+pub mod emu;
+pub mod launch;
+pub mod probe;
+pub mod sources;
+
+pub use backend::DeviceBackend;
+pub use cuda::cuda_runtime;
+pub use emu::emu_runtime;
+
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -46,4 +59,26 @@ pub trait Runtime: Send + Sync {
     /// The argument list must match the kernel's parameters in number, order and type.
     unsafe fn launch(&self, module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32, args: &mut [*mut c_void]) -> Result<(), DeviceError>;
     fn synchronize(&self) -> Result<(), DeviceError>;
+}
+
+/// Largest dynamic shared memory a block may ask for (what an H100 allows after opt-in).
+pub const MAX_SHARED_BYTES: u32 = 227 * 1024;
+
+/// Checks a launch shape against CUDA's limits, so the emulator rejects what a GPU would.
+pub fn validate_launch(module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32) -> Result<(), DeviceError> {
+    let what = || format!("launch of {module}/{kernel} with grid {}x{}x{} and block {}x{}x{}", grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+    let threads = block.iter().map(|&b| b as u64).product::<u64>();
+    if grid.contains(&0) || block.contains(&0) {
+        return Err(DeviceError(format!("{}: a dimension is zero", what())));
+    }
+    if threads > 1024 || block[2] > 64 {
+        return Err(DeviceError(format!("{}: a block may have at most 1024 threads (z at most 64), this one has {threads}", what())));
+    }
+    if grid[0] > i32::MAX as u32 || grid[1] > 65535 || grid[2] > 65535 {
+        return Err(DeviceError(format!("{}: grid too large (x < 2^31, y and z <= 65535)", what())));
+    }
+    if shared_bytes > MAX_SHARED_BYTES {
+        return Err(DeviceError(format!("{}: {shared_bytes} bytes of dynamic shared memory, at most {MAX_SHARED_BYTES}", what())));
+    }
+    Ok(())
 }

@@ -1,0 +1,16 @@
+//! `engine info` and `engine kernels --report`: what this binary can run on, and what
+//! NVRTC makes of each kernel (registers, shared memory, spills).
+
+use crate::backend::device::{compile, probe};
+use anyhow::{anyhow, Result};
+
+pub fn run() -> Result<()> {
+    println!("engine {} ({} build)", env!("CARGO_PKG_VERSION"), if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!("cpu: {} threads (rayon), f32 and f64", rayon::current_num_threads());
+    println!("{}", probe::probe());
+    Ok(())
+}
+
+pub fn kernels_report(arch: &str) -> Result<()> {
+    compile::print_report(arch).map_err(|e| anyhow!("{e}"))
+}
