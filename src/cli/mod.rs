@@ -4,3 +4,4 @@
 pub mod device;
 pub mod info;
 pub mod pix2pix;
+pub mod stylize;
