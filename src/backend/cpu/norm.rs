@@ -2,7 +2,7 @@
 //! channel r % c and belongs to statistic group r % c (batch) or r (instance). Sums are
 //! taken per row in parallel, then folded into groups, so one code path serves both.
 
-use super::elem::{for_rows_mut, per_row, same_len, Elem};
+use super::elem::{copied, for_rows_mut, per_row, same_len, Elem};
 use crate::backend::NormGeom;
 
 fn group(g: &NormGeom, r: usize) -> usize {
@@ -36,7 +36,7 @@ fn fold_groups(g: &NormGeom, rows: &[f64]) -> Vec<f64> {
 /// gamma/beta are per channel.
 fn apply<T: Elem>(x: &[T], g: &NormGeom, mean: &[f64], invstd: &[f64], gamma: Option<&[T]>, beta: Option<&[T]>, stat_of_row: impl Fn(usize) -> usize + Sync + Send) -> Vec<T> {
     let hw = g.hw;
-    let mut y = x.to_vec();
+    let mut y = copied(x);
     for_rows_mut(&mut y, hw, |r, row| {
         let s = stat_of_row(r);
         let ch = r % g.c;
@@ -105,7 +105,7 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
     let s_dy: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.0).collect::<Vec<_>>());
     let s_dyx: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.1).collect::<Vec<_>>());
 
-    let mut gx = gy.to_vec();
+    let mut gx = copied(gy);
     for_rows_mut(&mut gx, hw, |r, row| {
         let s = group(g, r);
         let (m, is) = (mean[s], invstd[s]);
