@@ -52,6 +52,9 @@ fn transposed_cols(pb: usize, k: usize) -> bool {
 
 /// Runs f(ci, chunk) over consecutive chunks of `data`, one per input channel.
 fn per_channel<T: Elem>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if chunk == 0 {
+        return;
+    }
     if data.len() < PAR_MIN {
         data.chunks_mut(chunk).enumerate().for_each(|(c, b)| f(c, b));
     } else {

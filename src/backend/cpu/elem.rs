@@ -162,12 +162,27 @@ pub fn from_index<T: Elem>(len: usize, f: impl Fn(u64) -> T + Sync + Send) -> Ve
     y
 }
 
+/// Sum of f(x[i]) in f64 over eight independent lanes: a single running sum is bound by
+/// the latency of one add per element; eight lanes let the compiler vectorise.
+#[inline]
+pub fn sum_lanes<T: Elem>(x: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
 /// Sum in f64, in parallel for large inputs (the reference keeps full precision).
 pub fn sum_f64<T: Elem>(x: &[T]) -> f64 {
     if x.len() < PAR_MIN {
-        x.iter().map(|v| v.as_f64()).sum()
+        sum_lanes(x, |v| v.as_f64())
     } else {
-        x.par_chunks(8192).map(|c| c.iter().map(|v| v.as_f64()).sum::<f64>()).sum()
+        x.par_chunks(8192).map(|c| sum_lanes(c, |v| v.as_f64())).sum()
     }
 }
 

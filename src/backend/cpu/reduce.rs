@@ -9,7 +9,7 @@ pub fn sum_all<T: Elem>(x: &[T]) -> Vec<T> {
 /// x [n, c, hw] -> sums per channel (length c).
 pub fn channel_sum<T: Elem>(x: &[T], n: usize, c: usize, hw: usize) -> Vec<T> {
     same_len("channel_sum", "x", x.len(), "n*c*hw", n * c * hw);
-    let rows = per_row(n * c, x.len(), |r| x[r * hw..(r + 1) * hw].iter().map(|v| v.as_f64()).sum::<f64>());
+    let rows = per_row(n * c, x.len(), |r| sum_f64(&x[r * hw..(r + 1) * hw]));
     let mut out = vec![0.0f64; c];
     for (i, s) in rows.iter().enumerate() {
         out[i % c] += s;
