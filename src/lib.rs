@@ -3,4 +3,14 @@
 //! Gatys neural style transfer on top. Dependencies point one way:
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
+pub mod autograd;
 pub mod backend;
+pub mod io;
+pub mod nn;
+pub mod optim;
+pub mod pix2pix;
+pub mod tensor;
+
+pub use autograd::{no_grad, Gradients};
+pub use backend::DType;
+pub use tensor::{Device, Tensor};

@@ -1,0 +1,699 @@
+//! Reads PyTorch `torch.save` checkpoints (state_dicts) without Python.
+//!
+//! Two layouts exist:
+//! - zip (torch >= 1.6): `<name>/data.pkl` holds the pickled object, each tensor storage
+//!   is a raw little-endian record `<name>/data/<key>`;
+//! - legacy (older torch, e.g. the published pix2pix models): in one stream, pickles of the
+//!   magic number, the format version, system info, the object, the list of storage keys,
+//!   then for each key an int64 element count followed by the raw data.
+//!
+//! The object pickle (protocol 2) is run by a small pickle machine that knows just what a
+//! state_dict needs: dicts / OrderedDicts, tuples, lists, numbers, strings, and tensors
+//! rebuilt by `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` from
+//! persistent ids `('storage', torch.FloatStorage, key, location, numel)`. Anything else
+//! becomes an opaque value; only tensors are returned. Nested dicts give dotted names.
+
+use super::checkpoint::{open, read_error, Checkpoint, CheckpointTensor, StoredDtype};
+use anyhow::{anyhow, bail, Result};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Loads every tensor of a `torch.save` file.
+pub fn load_pth(path: impl AsRef<Path>) -> Result<Checkpoint> {
+    load_pth_filtered(path, |_| true)
+}
+
+/// Loads the tensors whose name passes `keep`.
+pub fn load_pth_filtered(path: impl AsRef<Path>, keep: impl Fn(&str) -> bool) -> Result<Checkpoint> {
+    let path = path.as_ref();
+    let mut bytes = Vec::new();
+    open(path)?.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
+    let corrupt = |e: anyhow::Error| anyhow!("checkpoint {} is not a readable PyTorch file: {e:#}", path.display());
+    let tensors = if bytes.starts_with(b"PK\x03\x04") {
+        read_zip(&bytes, &keep).map_err(corrupt)?
+    } else {
+        read_legacy(&bytes, &keep).map_err(corrupt)?
+    };
+    if tensors.is_empty() {
+        bail!("checkpoint {} holds no tensors", path.display());
+    }
+    Ok(Checkpoint { path: path.to_path_buf(), tensors, metadata: BTreeMap::new() })
+}
+
+// ---- The two file layouts ----
+
+fn read_zip(bytes: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<Vec<CheckpointTensor>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| anyhow!("bad zip archive ({e})"))?;
+    // The records share a folder named after the file it was first saved as.
+    let pkl = zip
+        .file_names()
+        .filter(|n| n.ends_with("data.pkl") && n.matches('/').count() == 1)
+        .min_by_key(|n| n.len())
+        .ok_or_else(|| anyhow!("no data.pkl in the archive"))?
+        .to_string();
+    let prefix = &pkl[..pkl.len() - "data.pkl".len()];
+    let mut read = |name: &str| -> Result<Vec<u8>> {
+        let mut f = zip.by_name(name).map_err(|e| anyhow!("record {name}: {e}"))?;
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).map_err(|e| anyhow!("record {name}: {e}"))?;
+        Ok(v)
+    };
+    if let Ok(order) = read(&format!("{prefix}byteorder")) {
+        if order != b"little" {
+            bail!("byte order '{}' is not supported", String::from_utf8_lossy(&order));
+        }
+    }
+    let pickle = read(&pkl)?;
+    let root = Unpickler::new(&pickle, 0).load()?;
+
+    let mut found = Vec::new();
+    collect_tensors("", &root, &mut found)?;
+    let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut out = Vec::new();
+    for (name, t) in found.into_iter().filter(|(n, _)| keep(n)) {
+        let key = &t.storage.key;
+        if !storages.contains_key(key) {
+            let data = read(&format!("{prefix}data/{key}"))?;
+            storages.insert(key.clone(), data);
+        }
+        out.push(materialise(name, &t, &storages[key])?);
+    }
+    Ok(out)
+}
+
+fn read_legacy(bytes: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<Vec<CheckpointTensor>> {
+    const MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+    // Five pickles in a row, each with its own memo; the storages' bytes follow them.
+    let next = |pos: usize| -> Result<(Value, usize, HashMap<String, StoredDtype>)> {
+        let mut u = Unpickler::new(bytes, pos);
+        let v = u.load()?;
+        Ok((v, u.pos, u.storages))
+    };
+    let (magic, pos, _) = next(0)?;
+    if !matches!(&magic, Value::Long(b) if b[..] == MAGIC) {
+        bail!("not a zip archive and no torch magic number (a tar file from torch < 0.4 is not supported)");
+    }
+    let (version, pos, _) = next(pos)?;
+    if !matches!(version, Value::Int(1001)) {
+        bail!("unsupported legacy format version {version:?}");
+    }
+    let (sys_info, pos, _) = next(pos)?;
+    if let Some(Value::Bool(false)) = dict_get(&sys_info, "little_endian") {
+        bail!("big-endian checkpoints are not supported");
+    }
+    let (root, pos, dtypes) = next(pos)?;
+    let (keys, mut pos, _) = next(pos)?;
+    let keys: Vec<String> = match keys {
+        Value::List(l) => l.borrow().iter().map(|k| k.as_str().map(str::to_string)).collect::<Option<_>>(),
+        _ => None,
+    }
+    .ok_or_else(|| anyhow!("bad list of storage keys"))?;
+
+    let mut found = Vec::new();
+    collect_tensors("", &root, &mut found)?;
+    // Storages follow in key order, each an int64 element count and the raw elements.
+    let mut storages: HashMap<String, &[u8]> = HashMap::new();
+    for key in &keys {
+        let count = bytes.get(pos..pos + 8).ok_or_else(|| anyhow!("truncated at storage {key}"))?;
+        let count = i64::from_le_bytes(count.try_into().unwrap());
+        pos += 8;
+        let dtype = *dtypes.get(key).ok_or_else(|| anyhow!("storage {key} is listed but never used"))?;
+        let len = usize::try_from(count).ok().and_then(|c| c.checked_mul(dtype.size()));
+        let data = len.and_then(|len| bytes.get(pos..pos + len)).ok_or_else(|| anyhow!("truncated in storage {key}"))?;
+        pos += data.len();
+        storages.insert(key.clone(), data);
+    }
+    let mut out = Vec::new();
+    for (name, t) in found.into_iter().filter(|(n, _)| keep(n)) {
+        let data = storages.get(&t.storage.key).ok_or_else(|| anyhow!("tensor '{name}': its storage is missing"))?;
+        out.push(materialise(name, &t, data)?);
+    }
+    Ok(out)
+}
+
+/// Tensors of a (possibly nested) dict, with dotted names, in pickle order.
+fn collect_tensors(prefix: &str, v: &Value, out: &mut Vec<(String, Rc<TensorRef>)>) -> Result<()> {
+    let Value::Dict(d) = v else { return Ok(()) };
+    for (k, val) in d.borrow().iter() {
+        let key = match k {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            _ => continue,
+        };
+        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+        match val {
+            Value::Tensor(t) => out.push((name, t.clone())),
+            Value::Dict(_) => collect_tensors(&name, val, out)?,
+            Value::Object(what) if what.starts_with("torch._utils._rebuild") => {
+                bail!("tensor '{name}' is stored with {what}, which is not supported")
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Copies a tensor out of its storage (`bytes`), following offset and strides.
+fn materialise(name: String, t: &TensorRef, bytes: &[u8]) -> Result<CheckpointTensor> {
+    let dtype = t.storage.dtype;
+    let available = bytes.len() / dtype.size();
+    let numel: usize = t.shape.iter().product();
+    if numel > 0 {
+        let last = t.offset + t.shape.iter().zip(&t.stride).map(|(&n, &s)| (n - 1) * s).sum::<usize>();
+        if last >= available {
+            bail!("tensor '{name}' reaches element {last} of a storage holding {available}");
+        }
+    }
+    let contiguous = {
+        let mut expect = 1;
+        let mut ok = true;
+        for (&n, &s) in t.shape.iter().zip(&t.stride).rev() {
+            ok &= n == 1 || s == expect;
+            expect *= n;
+        }
+        ok
+    };
+    let s = dtype.size();
+    let data = if contiguous {
+        dtype.decode(&bytes[t.offset * s..(t.offset + numel) * s])
+    } else {
+        // Walk the indices in row-major order, gathering through the strides.
+        let mut data = Vec::with_capacity(numel);
+        let mut index = vec![0usize; t.shape.len()];
+        for _ in 0..numel {
+            let at = t.offset + index.iter().zip(&t.stride).map(|(i, s)| i * s).sum::<usize>();
+            data.push(dtype.read(bytes, at));
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                if index[d] < t.shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        data
+    };
+    Ok(CheckpointTensor { name, shape: t.shape.clone(), dtype, data })
+}
+
+// ---- A minimal pickle machine ----
+
+#[derive(Debug)]
+struct StorageRef {
+    key: String,
+    dtype: StoredDtype,
+}
+
+#[derive(Debug)]
+struct TensorRef {
+    storage: Rc<StorageRef>,
+    offset: usize,
+    shape: Vec<usize>,
+    stride: Vec<usize>,
+}
+
+/// Containers are shared (`Rc`) so that memo references see later mutations, as in Python.
+/// Some payloads are only ever shown through `Debug` in error messages.
+#[derive(Clone, Debug)]
+#[allow(dead_code)]
+enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    /// An integer too large for i64, as little-endian two's complement bytes.
+    Long(Vec<u8>),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Rc<Vec<Value>>),
+    List(Rc<RefCell<Vec<Value>>>),
+    Dict(Rc<RefCell<Vec<(Value, Value)>>>),
+    Global(Rc<str>),
+    Storage(Rc<StorageRef>),
+    Tensor(Rc<TensorRef>),
+    /// Result of calling something this reader does not model: the callable's name.
+    Object(Rc<str>),
+}
+
+impl Value {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_usize(&self) -> Option<usize> {
+        match self {
+            Value::Int(i) => usize::try_from(*i).ok(),
+            Value::Bool(b) => Some(*b as usize),
+            _ => None,
+        }
+    }
+
+    fn usize_tuple(&self) -> Option<Vec<usize>> {
+        match self {
+            Value::Tuple(t) => t.iter().map(Value::as_usize).collect(),
+            Value::List(l) => l.borrow().iter().map(Value::as_usize).collect(),
+            _ => None,
+        }
+    }
+}
+
+fn dict_get(d: &Value, key: &str) -> Option<Value> {
+    match d {
+        Value::Dict(d) => d.borrow().iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
+        _ => None,
+    }
+}
+
+struct Unpickler<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<Value>,
+    marks: Vec<usize>,
+    memo: HashMap<u32, Value>,
+    /// Element type of every storage met (legacy files need it to skip through the data).
+    storages: HashMap<String, StoredDtype>,
+}
+
+impl<'a> Unpickler<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        Unpickler { data, pos, stack: Vec::new(), marks: Vec::new(), memo: HashMap::new(), storages: HashMap::new() }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| anyhow!("pickle truncated at byte {}", self.pos))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+
+    fn line(&mut self) -> Result<&'a str> {
+        let rest = &self.data[self.pos.min(self.data.len())..];
+        let n = rest.iter().position(|&b| b == b'\n').ok_or_else(|| anyhow!("pickle truncated in a text line"))?;
+        let s = std::str::from_utf8(&rest[..n]).map_err(|_| anyhow!("bad text in pickle"))?;
+        self.pos += n + 1;
+        Ok(s)
+    }
+
+    fn string(&mut self, n: usize) -> Result<Value> {
+        let b = self.take(n)?;
+        Ok(Value::Str(String::from_utf8(b.to_vec()).map_err(|_| anyhow!("bad UTF-8 string in pickle"))?))
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        self.stack.pop().ok_or_else(|| anyhow!("pickle stack underflow at byte {}", self.pos))
+    }
+
+    fn top(&mut self) -> Result<&mut Value> {
+        let pos = self.pos;
+        self.stack.last_mut().ok_or_else(|| anyhow!("pickle stack underflow at byte {pos}"))
+    }
+
+    /// Items pushed since the last MARK, which is removed.
+    fn pop_mark(&mut self) -> Result<Vec<Value>> {
+        let m = self.marks.pop().ok_or_else(|| anyhow!("pickle MARK missing at byte {}", self.pos))?;
+        if m > self.stack.len() {
+            bail!("pickle stack underflow at byte {}", self.pos);
+        }
+        Ok(self.stack.split_off(m))
+    }
+
+    fn memo_get(&self, k: u32) -> Result<Value> {
+        self.memo.get(&k).cloned().ok_or_else(|| anyhow!("pickle memo {k} missing"))
+    }
+
+    fn memo_put(&mut self, k: u32) -> Result<()> {
+        let v = self.top()?.clone();
+        self.memo.insert(k, v);
+        Ok(())
+    }
+
+    /// Runs until STOP and returns the object; `pos` is then just past it.
+    fn load(&mut self) -> Result<Value> {
+        loop {
+            let at = self.pos;
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    self.u8()?; // PROTO
+                }
+                0x95 => {
+                    self.take(8)?; // FRAME (protocol 4): only a size hint
+                }
+                b'.' => return self.pop(),
+                b'(' => self.marks.push(self.stack.len()),
+                b'N' => self.stack.push(Value::None),
+                0x88 => self.stack.push(Value::Bool(true)),
+                0x89 => self.stack.push(Value::Bool(false)),
+                b'J' => {
+                    let v = i32::from_le_bytes(self.take(4)?.try_into().unwrap());
+                    self.stack.push(Value::Int(v as i64));
+                }
+                b'K' => {
+                    let v = self.u8()?;
+                    self.stack.push(Value::Int(v as i64));
+                }
+                b'M' => {
+                    let v = u16::from_le_bytes(self.take(2)?.try_into().unwrap());
+                    self.stack.push(Value::Int(v as i64));
+                }
+                0x8a | 0x8b => {
+                    let n = if op == 0x8a { self.u8()? as usize } else { self.u32()? as usize };
+                    let b = self.take(n)?;
+                    self.stack.push(long_value(b));
+                }
+                b'I' | b'L' => {
+                    // Text integers (protocol 0): "01"/"00" are True/False.
+                    let s = self.line()?.trim_end_matches('L');
+                    let v = match s {
+                        "01" => Value::Bool(true),
+                        "00" => Value::Bool(false),
+                        _ => Value::Int(s.parse().map_err(|_| anyhow!("bad integer '{s}' in pickle"))?),
+                    };
+                    self.stack.push(v);
+                }
+                b'G' => {
+                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
+                    self.stack.push(Value::Float(v));
+                }
+                b'F' => {
+                    let s = self.line()?;
+                    self.stack.push(Value::Float(s.parse().map_err(|_| anyhow!("bad float '{s}' in pickle"))?));
+                }
+                b'X' => {
+                    let n = self.u32()? as usize;
+                    let v = self.string(n)?;
+                    self.stack.push(v);
+                }
+                0x8c => {
+                    let n = self.u8()? as usize;
+                    let v = self.string(n)?;
+                    self.stack.push(v);
+                }
+                0x8d => {
+                    let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
+                    let v = self.string(n)?;
+                    self.stack.push(v);
+                }
+                b'U' | b'T' | b'C' | b'B' | 0x8e => {
+                    // Byte strings (SHORT_BINSTRING, BINSTRING, SHORT_BINBYTES, BINBYTES, BINBYTES8).
+                    let n = match op {
+                        b'U' | b'C' => self.u8()? as usize,
+                        0x8e => u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize,
+                        _ => self.u32()? as usize,
+                    };
+                    let b = self.take(n)?.to_vec();
+                    // Python 2 str pickles (U/T) are text in practice: keep them as strings.
+                    let v = match (op, String::from_utf8(b.clone())) {
+                        (b'U' | b'T', Ok(s)) => Value::Str(s),
+                        _ => Value::Bytes(b),
+                    };
+                    self.stack.push(v);
+                }
+                b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()))),
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::Tuple(Rc::new(items)));
+                }
+                0x85..=0x87 => {
+                    let n = (op - 0x84) as usize;
+                    if self.stack.len() < n {
+                        bail!("pickle stack underflow at byte {at}");
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.stack.push(Value::Tuple(Rc::new(items)));
+                }
+                b']' => self.stack.push(Value::List(Rc::new(RefCell::new(Vec::new())))),
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::List(Rc::new(RefCell::new(items))));
+                }
+                b'}' => self.stack.push(Value::Dict(Rc::new(RefCell::new(Vec::new())))),
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    let pairs = pairs(items);
+                    self.stack.push(Value::Dict(Rc::new(RefCell::new(pairs))));
+                }
+                b'a' => {
+                    let v = self.pop()?;
+                    if let Value::List(l) = self.top()? {
+                        l.borrow_mut().push(v);
+                    }
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    if let Value::List(l) = self.top()? {
+                        l.borrow_mut().extend(items);
+                    }
+                }
+                b's' => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    if let Value::Dict(d) = self.top()? {
+                        dict_set(&mut d.borrow_mut(), k, v);
+                    }
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    if let Value::Dict(d) = self.top()? {
+                        let mut d = d.borrow_mut();
+                        for (k, v) in pairs(items) {
+                            dict_set(&mut d, k, v);
+                        }
+                    }
+                }
+                b'q' => {
+                    let k = self.u8()? as u32;
+                    self.memo_put(k)?;
+                }
+                b'r' => {
+                    let k = self.u32()?;
+                    self.memo_put(k)?;
+                }
+                0x94 => {
+                    let k = self.memo.len() as u32;
+                    self.memo_put(k)?;
+                }
+                b'p' => {
+                    let k = self.line()?.parse().map_err(|_| anyhow!("bad PUT in pickle"))?;
+                    self.memo_put(k)?;
+                }
+                b'h' => {
+                    let k = self.u8()? as u32;
+                    let v = self.memo_get(k)?;
+                    self.stack.push(v);
+                }
+                b'j' => {
+                    let k = self.u32()?;
+                    let v = self.memo_get(k)?;
+                    self.stack.push(v);
+                }
+                b'g' => {
+                    let k = self.line()?.parse().map_err(|_| anyhow!("bad GET in pickle"))?;
+                    let v = self.memo_get(k)?;
+                    self.stack.push(v);
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.stack.push(Value::Global(format!("{module}.{name}").into()));
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    match (module.as_str(), name.as_str()) {
+                        (Some(m), Some(n)) => self.stack.push(Value::Global(format!("{m}.{n}").into())),
+                        _ => bail!("bad STACK_GLOBAL at byte {at}"),
+                    }
+                }
+                b'R' | 0x81 => {
+                    // REDUCE: callable(*args); NEWOBJ: cls.__new__(cls, *args).
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let v = call(&callable, &args).map_err(|e| anyhow!("{e} (pickle byte {at})"))?;
+                    self.stack.push(v);
+                }
+                b'b' => {
+                    // BUILD sets object state (e.g. a state_dict's `_metadata`): not needed.
+                    self.pop()?;
+                }
+                b'Q' => {
+                    let pid = self.pop()?;
+                    let v = persistent_load(&pid).map_err(|e| anyhow!("{e} (pickle byte {at})"))?;
+                    if let Value::Storage(s) = &v {
+                        self.storages.insert(s.key.clone(), s.dtype);
+                    }
+                    self.stack.push(v);
+                }
+                b'0' => {
+                    self.pop()?;
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let v = self.top()?.clone();
+                    self.stack.push(v);
+                }
+                _ => bail!("unsupported pickle opcode 0x{op:02x} at byte {at}"),
+            }
+        }
+    }
+}
+
+fn long_value(b: &[u8]) -> Value {
+    if b.len() <= 8 {
+        let fill = if b.last().is_some_and(|&x| x & 0x80 != 0) { 0xff } else { 0 };
+        let mut full = [fill; 8];
+        full[..b.len()].copy_from_slice(b);
+        Value::Int(i64::from_le_bytes(full))
+    } else {
+        Value::Long(b.to_vec())
+    }
+}
+
+fn pairs(items: Vec<Value>) -> Vec<(Value, Value)> {
+    let mut it = items.into_iter();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
+}
+
+/// Insert or replace, keeping first-insertion order like a Python dict.
+fn dict_set(d: &mut Vec<(Value, Value)>, k: Value, v: Value) {
+    if let Some(key) = k.as_str() {
+        if let Some(slot) = d.iter_mut().find(|(x, _)| x.as_str() == Some(key)) {
+            slot.1 = v;
+            return;
+        }
+    }
+    d.push((k, v));
+}
+
+fn call(callable: &Value, args: &Value) -> Result<Value> {
+    let Value::Global(name) = callable else {
+        return Ok(Value::Object("<call>".into()));
+    };
+    let args: &[Value] = match args {
+        Value::Tuple(t) => t,
+        _ => &[],
+    };
+    Ok(match &**name {
+        "collections.OrderedDict" | "builtins.dict" | "__builtin__.dict" => Value::Dict(Rc::new(RefCell::new(Vec::new()))),
+        "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
+            let bad = || anyhow!("bad arguments to {name}");
+            let Some(Value::Storage(storage)) = args.first() else { return Err(bad()) };
+            let offset = args.get(1).and_then(Value::as_usize).ok_or_else(bad)?;
+            let shape = args.get(2).and_then(Value::usize_tuple).ok_or_else(bad)?;
+            let stride = args.get(3).and_then(Value::usize_tuple).ok_or_else(bad)?;
+            if shape.len() != stride.len() {
+                return Err(bad());
+            }
+            Value::Tensor(Rc::new(TensorRef { storage: storage.clone(), offset, shape, stride }))
+        }
+        // nn.Parameter wrapping a tensor: the tensor is all we need.
+        "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
+            args.first().cloned().ok_or_else(|| anyhow!("bad arguments to {name}"))?
+        }
+        "torch.Size" => args.first().cloned().unwrap_or(Value::None),
+        _ => Value::Object(name.clone()),
+    })
+}
+
+fn persistent_load(pid: &Value) -> Result<Value> {
+    let Value::Tuple(t) = pid else { bail!("persistent id is not a tuple") };
+    if t.first().and_then(Value::as_str) != Some("storage") || t.len() < 5 {
+        bail!("unsupported persistent id {pid:?}");
+    }
+    let Value::Global(class) = &t[1] else { bail!("bad storage type in {pid:?}") };
+    let dtype = match class.rsplit('.').next().unwrap_or("") {
+        "FloatStorage" => StoredDtype::F32,
+        "DoubleStorage" => StoredDtype::F64,
+        "HalfStorage" => StoredDtype::F16,
+        "BFloat16Storage" => StoredDtype::BF16,
+        "LongStorage" => StoredDtype::I64,
+        "IntStorage" => StoredDtype::I32,
+        "ShortStorage" => StoredDtype::I16,
+        "CharStorage" => StoredDtype::I8,
+        "ByteStorage" => StoredDtype::U8,
+        "BoolStorage" => StoredDtype::Bool,
+        other => bail!("storage type {other} is not supported"),
+    };
+    let key = match &t[2] {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        _ => bail!("bad storage key in {pid:?}"),
+    };
+    // Legacy files may describe a view into a larger storage; torch stopped writing those.
+    if t.len() > 5 && !matches!(t[5], Value::None) {
+        bail!("storage views (legacy torch < 0.4 files) are not supported");
+    }
+    Ok(Value::Storage(Rc::new(StorageRef { key, dtype })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpickles_containers_and_memo() {
+        // pickle.dumps({'a': [1, 2.5, 'x'], 'b': (True, None)}, protocol=2), plus a memo get.
+        let mut p = vec![0x80, 2, b'}', b'q', 0, b'(', b'X', 1, 0, 0, 0, b'a', b']', b'q', 1, b'(', b'K', 1, b'G'];
+        p.extend(2.5f64.to_be_bytes());
+        p.extend([b'X', 1, 0, 0, 0, b'x', b'e', b'X', 1, 0, 0, 0, b'b', 0x88, b'N', 0x86, b'X', 1, 0, 0, 0, b'c', b'h', 1, b'u', b'.']);
+        let mut u = Unpickler::new(&p, 0);
+        let v = u.load().unwrap();
+        assert_eq!(u.pos, p.len());
+        let Value::List(a) = dict_get(&v, "a").unwrap() else { panic!() };
+        assert_eq!(a.borrow().len(), 3);
+        assert!(matches!(a.borrow()[1], Value::Float(f) if f == 2.5));
+        // 'c' is the memoised list: the same object as 'a'.
+        let Value::List(c) = dict_get(&v, "c").unwrap() else { panic!() };
+        assert!(Rc::ptr_eq(&a, &c));
+        let Value::Tuple(b) = dict_get(&v, "b").unwrap() else { panic!() };
+        assert!(matches!(b[..], [Value::Bool(true), Value::None]));
+    }
+
+    #[test]
+    fn long1_sign_extends() {
+        assert!(matches!(long_value(&[0xff]), Value::Int(-1)));
+        assert!(matches!(long_value(&[0xff, 0x00]), Value::Int(255)));
+        assert!(matches!(long_value(&[0u8; 10]), Value::Long(_)));
+    }
+
+    #[test]
+    fn truncated_pickle_is_an_error() {
+        let p = [0x80, 2, b'X', 10, 0, 0, 0, b'a'];
+        let err = Unpickler::new(&p, 0).load().unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn gathers_non_contiguous_views() {
+        // Storage 0..6 as a 2x3 matrix; its transpose has strides (1, 3).
+        let bytes: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let storage = Rc::new(StorageRef { key: "0".into(), dtype: StoredDtype::F32 });
+        let t = TensorRef { storage: storage.clone(), offset: 0, shape: vec![3, 2], stride: vec![1, 3] };
+        let c = materialise("t".into(), &t, &bytes).unwrap();
+        assert_eq!(c.data, vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        let t = TensorRef { storage, offset: 4, shape: vec![2, 2], stride: vec![1, 1] };
+        let err = materialise("w".into(), &t, &bytes).unwrap_err().to_string();
+        assert!(err.contains("'w'") && err.contains("storage"), "{err}");
+    }
+}

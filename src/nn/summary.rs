@@ -1,0 +1,106 @@
+//! `engine summary MODEL`: a layer table with output shapes and parameter counts.
+//! Shapes are computed arithmetically (`Module::summarize`), so even unet_256 is
+//! described instantly; tests check them against real forwards on small models.
+
+use super::{Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS};
+use crate::tensor::Device;
+use anyhow::{bail, Result};
+
+/// One line of a summary: a layer (or a U-Net concatenation) and what it produces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    /// Dotted module path, as in the parameter names ("model.model.1.model.1").
+    pub name: String,
+    /// What the layer is ("Conv2d(64, 128, k4, s2, p1)").
+    pub layer: String,
+    pub output: Vec<usize>,
+    /// Trainable parameters of this layer alone.
+    pub params: usize,
+}
+
+pub(crate) fn leaf_row(prefix: &str, layer: String, output: &[usize], params: usize, rows: &mut Vec<SummaryRow>) {
+    rows.push(SummaryRow { name: prefix.trim_end_matches('.').to_string(), layer, output: output.to_vec(), params });
+}
+
+/// The models `summary` knows, with the reference's default configuration.
+pub const SUMMARY_MODELS: [&str; 5] = ["unet_256", "unet_128", "patchgan", "pixelgan", "vgg19"];
+
+/// A layer table for `model` (one of `SUMMARY_MODELS`, or any `unet_N`) at its natural
+/// input size, or at `size` x `size` when given. Configuration: the pix2pix defaults
+/// (3 -> 3 channels, ngf = ndf = 64, batch norm, dropout in G, 6-channel input to D);
+/// vgg19 is the whole feature stack (to pool5) with max pooling.
+pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
+    // Parameters are allocated (zeros) but never computed on.
+    let dev = Device::cpu();
+    let (title, net, input): (String, Box<dyn Module>, Vec<usize>) = match model {
+        "patchgan" => ("NLayerDiscriminator(input_nc 6, ndf 64, n_layers 3, norm batch)".into(), Box::new(NLayerDiscriminator::zeroed(6, 64, 3, Norm::Batch, &dev)), vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)]),
+        "pixelgan" => ("PixelDiscriminator(input_nc 6, ndf 64, norm batch)".into(), Box::new(PixelDiscriminator::zeroed(6, 64, Norm::Batch, &dev)), vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)]),
+        "vgg19" => ("VGG-19 features (torchvision names), max pooling".into(), Box::new(Vgg19::new(VggPooling::Max, "pool5", &dev)?), vec![1, 3, size.unwrap_or(224), size.unwrap_or(224)]),
+        _ if model.starts_with("unet_") => {
+            let downs = super::parse_netg(model)?;
+            let s = size.unwrap_or(1 << downs);
+            if !s.is_multiple_of(1 << downs) {
+                bail!("{model} needs an input side divisible by {}, got {s}", 1 << downs);
+            }
+            (format!("UnetGenerator(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)"), Box::new(UnetGenerator::zeroed(3, 3, downs, 64, Norm::Batch, true, &dev)), vec![1, 3, s, s])
+        }
+        _ => bail!("unknown model `{model}` (expected one of {})", SUMMARY_MODELS.join(", ")),
+    };
+    if model == "vgg19" && input[2] < 32 {
+        bail!("vgg19 needs an input of at least 32x32 (five 2x2 poolings), got {}", input[2]);
+    }
+    if model == "patchgan" && input[2] < 24 {
+        bail!("patchgan needs an input of at least 24x24, got {}", input[2]);
+    }
+    let mut rows = Vec::new();
+    let output = net.summarize("", &input, &mut rows);
+    if model == "vgg19" {
+        for r in &mut rows {
+            let i: usize = r.name.trim_start_matches("features.").parse().expect("features.N");
+            r.layer = format!("{:<8} {}", VGG19_LAYERS[i], r.layer);
+        }
+    }
+    Ok(format_table(model, &title, &input, &output, &rows, net.num_parameters()))
+}
+
+fn format_table(model: &str, title: &str, input: &[usize], output: &[usize], rows: &[SummaryRow], total: usize) -> String {
+    let shape = |s: &[usize]| format!("{s:?}");
+    let wn = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(5);
+    let wl = rows.iter().map(|r| r.layer.len()).max().unwrap_or(0).max(5);
+    let ws = rows.iter().map(|r| shape(&r.output).len()).max().unwrap_or(0).max(12);
+    let mut out = format!("{model}: {title}\ninput {}\n\n", shape(input));
+    out += &format!("{:<wn$}  {:<wl$}  {:<ws$}  {:>12}\n", "layer", "type", "output shape", "params");
+    out += &format!("{}\n", "-".repeat(wn + wl + ws + 18));
+    for r in rows {
+        out += &format!("{:<wn$}  {:<wl$}  {:<ws$}  {:>12}\n", r.name, r.layer, shape(&r.output), thousands(r.params));
+    }
+    out += &format!("{}\n", "-".repeat(wn + wl + ws + 18));
+    out += &format!("output {}\ntrainable parameters: {}\n", shape(output), thousands(total));
+    out
+}
+
+/// 54413955 -> "54,413,955".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(54_413_955), "54,413,955");
+    }
+}

@@ -1,0 +1,114 @@
+//! Options of `engine train-pix2pix` / `test-pix2pix`, with the flags and defaults of
+//! junyanz/pytorch-CycleGAN-and-pix2pix (pix2pix model: unet_256, basic D, batch norm,
+//! vanilla GAN, lambda_L1 100, pool size 0, Adam 2e-4 / beta1 0.5, 100 + 100 epochs).
+
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+pub use super::dataset::Direction;
+pub use super::preprocess::Preprocess;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum NormKind {
+    Batch,
+    Instance,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum GanMode {
+    Vanilla,
+    Lsgan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum LrPolicy {
+    Linear,
+    Step,
+    Cosine,
+}
+
+#[derive(Args, Clone, Debug, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Folder with train/ (and val/, test/) of A|B images; omitted: the built-in dataset.
+    #[arg(long)]
+    pub dataroot: Option<PathBuf>,
+    /// Read pairs from two folders of same-named images instead of A|B files.
+    #[arg(long = "dir-a", requires = "dir_b")]
+    pub dir_a: Option<PathBuf>,
+    #[arg(long = "dir-b", requires = "dir_a")]
+    pub dir_b: Option<PathBuf>,
+    /// Experiment name: checkpoints go to CHECKPOINTS_DIR/NAME.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value = "./checkpoints")]
+    pub checkpoints_dir: PathBuf,
+    #[arg(long, value_enum, default_value = "AtoB")]
+    pub direction: Direction,
+    #[arg(long, default_value_t = 3)]
+    pub input_nc: usize,
+    #[arg(long, default_value_t = 3)]
+    pub output_nc: usize,
+    /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
+    #[arg(long = "netg", default_value = "unet_256")]
+    pub netg: String,
+    /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.
+    #[arg(long = "netd", default_value = "basic")]
+    pub netd: String,
+    #[arg(long = "n-layers-d", default_value_t = 3)]
+    pub n_layers_d: usize,
+    #[arg(long, default_value_t = 64)]
+    pub ngf: usize,
+    #[arg(long, default_value_t = 64)]
+    pub ndf: usize,
+    #[arg(long, value_enum, default_value = "batch")]
+    pub norm: NormKind,
+    #[arg(long)]
+    pub no_dropout: bool,
+    #[arg(long, value_enum, default_value = "vanilla")]
+    pub gan_mode: GanMode,
+    #[arg(long = "lambda-l1", default_value_t = 100.0)]
+    pub lambda_l1: f64,
+    #[arg(long, default_value_t = 0.0002)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0.5)]
+    pub beta1: f64,
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 100)]
+    pub n_epochs: usize,
+    #[arg(long, default_value_t = 100)]
+    pub n_epochs_decay: usize,
+    #[arg(long, default_value_t = 1)]
+    pub epoch_count: usize,
+    #[arg(long, value_enum, default_value = "linear")]
+    pub lr_policy: LrPolicy,
+    #[arg(long, default_value_t = 50)]
+    pub lr_decay_iters: usize,
+    /// Image buffer of generated images for D (0: none, the pix2pix default).
+    #[arg(long, default_value_t = 0)]
+    pub pool_size: usize,
+    #[arg(long, default_value_t = 286)]
+    pub load_size: u32,
+    #[arg(long, default_value_t = 256)]
+    pub crop_size: u32,
+    #[arg(long, value_enum, default_value = "resize_and_crop")]
+    pub preprocess: Preprocess,
+    #[arg(long)]
+    pub no_flip: bool,
+    #[arg(long)]
+    pub max_dataset_size: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 5)]
+    pub save_epoch_freq: usize,
+    #[arg(long, default_value_t = 100)]
+    pub print_freq: usize,
+    /// Resume from the latest checkpoint and training state.
+    #[arg(long)]
+    pub continue_train: bool,
+    /// Stop after this many iterations in this run (for tests and quick looks).
+    #[arg(long, hide = true)]
+    pub max_iters: Option<usize>,
+}
