@@ -15,7 +15,6 @@ pub const PAR_MIN: usize = 1 << 15;
 
 /// A float the CPU backend computes in. `'static` because `gemm` dispatches on `TypeId`.
 pub trait Elem: Float + FromPrimitive + Send + Sync + Default + Debug + Sum + 'static {
-    const DTYPE: DType;
     fn view<'a>(s: &'a Storage, op: &str) -> &'a [Self];
     fn view_mut<'a>(s: &'a mut Storage, op: &str) -> &'a mut [Self];
     fn wrap(v: Vec<Self>) -> Storage;
@@ -34,7 +33,6 @@ pub trait Elem: Float + FromPrimitive + Send + Sync + Default + Debug + Sum + 's
 macro_rules! impl_elem {
     ($t:ty, $variant:ident, $other:ident, $dt:expr) => {
         impl Elem for $t {
-            const DTYPE: DType = $dt;
             fn view<'a>(s: &'a Storage, op: &str) -> &'a [Self] {
                 match s {
                     Storage::$variant(v) => v,

@@ -41,11 +41,10 @@ fn apply<T: Elem>(x: &[T], g: &NormGeom, mean: &[f64], invstd: &[f64], gamma: Op
         let s = stat_of_row(r);
         let ch = r % g.c;
         let gm = gamma.map_or(1.0, |v| v[ch].as_f64());
-        let bt = beta.map_or(0.0, |v| v[ch].as_f64());
-        // y = x * a + b, folded once per row.
-        let a = T::of(invstd[s] * gm);
-        let b = T::of(bt - mean[s] * invstd[s] * gm);
-        row.iter_mut().for_each(|v| *v = *v * a + b);
+        // (x - mean) * a + beta: subtracting first keeps f32 accurate when |mean| >> std.
+        let (m, a) = (T::of(mean[s]), T::of(invstd[s] * gm));
+        let b = beta.map_or(T::zero(), |v| v[ch]);
+        row.iter_mut().for_each(|v| *v = (*v - m) * a + b);
     });
     y
 }
@@ -125,9 +124,9 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
         let b = is * s_dy[s] / count;
         let c = is * is * s_dyx[s] / count;
         let xs = &x[r * hw..(r + 1) * hw];
-        // gx = a*gy - b - c*(x - m) = a*gy - c*x + (c*m - b), in T so it vectorises.
-        let (a, c, d) = (T::of(a), T::of(c), T::of(c * m - b));
-        row.iter_mut().zip(xs).for_each(|(v, &xv)| *v = a * *v - c * xv + d);
+        // gx = a*gy - c*(x - m) - b, in T so it vectorises.
+        let (a, b, c, m) = (T::of(a), T::of(b), T::of(c), T::of(m));
+        row.iter_mut().zip(xs).for_each(|(v, &xv)| *v = a * *v - c * (xv - m) - b);
     });
 
     let (ggamma, gbeta) = match gamma {
