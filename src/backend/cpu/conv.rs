@@ -45,9 +45,10 @@ fn transposed_cols(pb: usize, k: usize) -> bool {
     if let Some(t) = tests::TRANSPOSED.get() {
         return t;
     }
-    // gemm runs fastest with long destination rows, so with fewer output pixels than K the
-    // transposed form wins (measured on the U-Net decoder; below 32 pixels the plain one).
-    (32..k).contains(&pb)
+    // gemm runs fastest with long destination rows, so with far fewer output pixels than K
+    // the transposed form wins; but col2im then reads it with stride K, which costs more
+    // once the band outgrows the cache. Bounds measured on the U-Net decoder shapes.
+    pb >= 32 && 4 * pb <= k
 }
 
 /// Runs f(ci, chunk) over consecutive chunks of `data`, one per input channel.
