@@ -11,6 +11,7 @@ pub mod io;
 pub mod nn;
 pub mod optim;
 pub mod pix2pix;
+pub mod style;
 pub mod tensor;
 
 pub use autograd::{no_grad, Gradients};

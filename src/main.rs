@@ -47,6 +47,10 @@ enum Command {
     TestPix2pix(TestOptions),
     /// Translate an image or a folder of any size with a generator checkpoint.
     Translate(TranslateOptions),
+    /// Neural style transfer (Gatys et al.) on VGG-19.
+    Stylize(Box<cli::stylize::StylizeArgs>),
+    /// Download the VGG-19 weights (timm's vgg19.tv_in1k safetensors).
+    FetchVgg(cli::stylize::FetchVggArgs),
     /// Benchmarks: kernels against the device's limits, pix2pix step, style iteration.
     Bench(cli::bench::BenchArgs),
 }
@@ -81,6 +85,8 @@ fn run() -> anyhow::Result<()> {
         Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
         Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
         Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
+        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(&cli.device)?),
+        Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
         Command::Bench(b) => cli::bench::run(&b, &cli.device),
     }
 }

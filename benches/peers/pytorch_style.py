@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch peer of `engine bench style-iter`: one neural-style iteration.
 
-VGG-19 features up to relu5_1 (torchvision's layout: 3x3 convs with bias, ReLU, 2x2 max
-pooling; random He-normal weights, frozen), Gram matrices (divided by C*H*W) and MSE against
+VGG-19 features up to relu5_1 of the ImageNet-normalised image in [0, 1] (torchvision's
+layout: 3x3 convs with bias, ReLU, 2x2 max pooling; random He-normal weights, frozen),
+Gram matrices (divided by C*H*W) and MSE against
 style targets at relu1_1 .. relu5_1 (weight 100), content MSE at relu4_2 (weight 5), total
 variation (weight 1e-3, squared neighbour differences / numel), and the gradient w.r.t.
 the image: the same work as ours (99 GFLOP at 256x256, 397 at 512x512).
@@ -46,10 +47,13 @@ class StyleLoss(nn.Module):
     def __init__(self):
         super().__init__()
         self.layers, self.names = vgg19_to_relu5_1()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
         for p in self.parameters():
             p.requires_grad_(False)
 
     def taps(self, x):
+        x = (x - self.mean) / self.std
         out = {}
         for layer, name in zip(self.layers, self.names):
             x = layer(x)
@@ -96,10 +100,10 @@ def main():
                 torch.manual_seed(0)
                 model = StyleLoss().to(device)
                 with torch.no_grad():
-                    style = model.taps(torch.rand(1, 3, size, size, device=device) * 2 - 1)
+                    style = model.taps(torch.rand(1, 3, size, size, device=device))
                     style_targets = [model.gram(style[n]) for n in STYLE]
-                    content_target = model.taps(torch.rand(1, 3, size, size, device=device) * 2 - 1)[CONTENT]
-                xs = [(torch.rand(1, 3, size, size, device=device) * 2 - 1).requires_grad_(True) for _ in range(3)]
+                    content_target = model.taps(torch.rand(1, 3, size, size, device=device))[CONTENT]
+                xs = [torch.rand(1, 3, size, size, device=device).requires_grad_(True) for _ in range(3)]
                 loss_fn = torch.compile(model) if comp else model
 
                 def call(i):

@@ -14,6 +14,7 @@ use crate::nn::init::init_parameters;
 use crate::nn::{parse_netg, Module, Vgg19, VggPooling};
 use crate::pix2pix::model::Pix2Pix;
 use crate::pix2pix::options::TrainOptions;
+use crate::style::losses::{Objective, Weights};
 use crate::tensor::Tensor;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -132,9 +133,11 @@ pub fn pix2pix_step(target: &Target, netg: &str, size: usize, reps: Reps) -> Res
 const STYLE_LAYERS: [&str; 5] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"];
 const CONTENT_LAYER: &str = "relu4_2";
 
-/// One style iteration at size x size: VGG-19 (random He-normal weights, frozen) to
-/// relu5_1, MSE between Gram matrices and style targets at the five style layers, content
-/// MSE at relu4_2, total variation, and the gradient w.r.t. the image.
+/// One style iteration at size x size, as `engine stylize` evaluates it (`style::losses::
+/// Objective`): VGG-19 (random He-normal weights, frozen) on the ImageNet-normalised image
+/// to relu5_1, MSE between Gram matrices and style targets at the five style layers,
+/// content MSE at relu4_2, total variation, and the gradient w.r.t. the image (kept on
+/// the device: no host transfer in the timed call).
 pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResult> {
     if size < 16 || size % 16 != 0 {
         bail!("--size {size}: VGG-19 to relu5_1 needs a multiple of 16");
@@ -142,27 +145,18 @@ pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResul
     let vgg = Vgg19::new(VggPooling::Max, "relu5_1", &target.device)?;
     init_parameters(&vgg, 7);
     vgg.freeze();
-    let mut taps: Vec<&str> = STYLE_LAYERS.to_vec();
-    taps.push(CONTENT_LAYER);
-    let (style_targets, content_target) = {
-        let _g = no_grad();
-        let style = vgg.forward_taps(&images(target, 1, 3, size, 300)[0], &STYLE_LAYERS);
-        let content = vgg.forward_taps(&images(target, 1, 3, size, 400)[0], &[CONTENT_LAYER]);
-        (style.into_iter().map(|(_, t)| t.gram()).collect::<Vec<_>>(), content.into_iter().next().expect("one tap").1)
-    };
-    let xs = images(target, 3, 3, size, 500);
+    let style_layers: Vec<String> = STYLE_LAYERS.iter().map(|s| s.to_string()).collect();
+    let weights = Weights { alpha: 5.0, beta: 100.0, tv: 1e-3, style_layers: vec![1.0; STYLE_LAYERS.len()] };
+    let unit = |seed| Tensor::rand_uniform(&[1, 3, size, size], seed, 0.0, 1.0, DType::F32, &target.device);
+    let (content, style) = (unit(400), unit(300));
+    let objective = Objective::new(&vgg, &[CONTENT_LAYER.to_string()], &style_layers, weights, &content, &[(style, 1.0)]);
+    let xs: Vec<Tensor> = (0..3).map(|i| unit(500 + i)).collect();
     for x in &xs {
         x.set_requires_grad(true);
     }
     let timed = time_calls(target, reps, &mut |i| {
         let x = &xs[i % xs.len()];
-        let out = vgg.forward_taps(x, &taps);
-        let mut loss = out[5].1.mse_loss(&content_target).scale(5.0);
-        for ((_, f), t) in out[..5].iter().zip(&style_targets) {
-            loss = loss.add(&f.gram().mse_loss(t).scale(100.0));
-        }
-        loss = loss.add(&x.tv_loss().scale(1e-3));
-        let grads = loss.backward();
+        let grads = objective.eval(x).total.backward();
         drop(grads.get(x).expect("the image has a gradient").clone());
     });
     let flops = shapes::style_iter_flops(&shapes::vgg19("v", size, 1));

@@ -5,3 +5,4 @@ pub mod bench;
 pub mod device;
 pub mod info;
 pub mod pix2pix;
+pub mod stylize;

@@ -24,12 +24,12 @@ pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use init::Init;
 pub use norm::{BatchNorm2d, InstanceNorm2d, Norm};
-pub use patchgan::{NLayerDiscriminator, PixelDiscriminator};
+pub use patchgan::{define_d, NLayerDiscriminator, PixelDiscriminator};
 pub use sequential::Sequential;
 pub use state::{StateData, StateEntry};
-pub use summary::{summary, SummaryRow};
-pub use unet::{parse_netg, UnetGenerator};
-pub use vgg::{Vgg19, VggPooling, VGG19_LAYERS, VGG_MEAN, VGG_STD};
+pub use summary::{summary, SummaryRow, SUMMARY_MODELS};
+pub use unet::{define_g, parse_netg, UnetGenerator};
+pub use vgg::{channel_affine, Vgg19, VggPooling, VGG19_LAYERS, VGG_MEAN, VGG_STD};
 
 use crate::tensor::Tensor;
 use anyhow::Result;

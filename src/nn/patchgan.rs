@@ -4,6 +4,19 @@
 use super::init::init_parameters;
 use super::{Activation, Conv2d, Entry, Module, Norm, Sequential, SummaryRow};
 use crate::tensor::{Device, Tensor};
+use anyhow::{bail, Result};
+
+/// The reference's `define_D`: `basic` (PatchGAN, 3 layers), `n_layers` (PatchGAN with
+/// `n_layers_d`) or `pixel` (PixelGAN), initialised from `seed`.
+pub fn define_d(netd: &str, input_nc: usize, ndf: usize, n_layers_d: usize, norm: Norm, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
+    Ok(match netd {
+        "basic" => Box::new(NLayerDiscriminator::new(input_nc, ndf, 3, norm, seed, device)),
+        "n_layers" if n_layers_d >= 1 => Box::new(NLayerDiscriminator::new(input_nc, ndf, n_layers_d, norm, seed, device)),
+        "n_layers" => bail!("--n_layers_D must be at least 1, got {n_layers_d}"),
+        "pixel" => Box::new(PixelDiscriminator::new(input_nc, ndf, norm, seed, device)),
+        _ => bail!("unknown discriminator `{netd}` (expected basic, n_layers or pixel)"),
+    })
+}
 
 pub struct NLayerDiscriminator {
     model: Sequential,

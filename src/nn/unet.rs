@@ -26,6 +26,13 @@ pub fn parse_netg(name: &str) -> Result<usize> {
     }
 }
 
+/// The reference's `define_G` for `unet_N` names, initialised from `seed`.
+#[allow(clippy::too_many_arguments)]
+pub fn define_g(netg: &str, input_nc: usize, output_nc: usize, ngf: usize, norm: Norm, use_dropout: bool, seed: u64, device: &Device) -> Result<UnetGenerator> {
+    let num_downs = parse_netg(netg)?;
+    Ok(UnetGenerator::new(input_nc, output_nc, num_downs, ngf, norm, use_dropout, seed, device))
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Outermost,
@@ -98,7 +105,7 @@ impl Module for UnetBlock {
         }
         assert_eq!(input[2..], y[2..], "U-Net block {prefix}: input {input:?} and output {y:?} differ in size (input not divisible by 2^num_downs?)");
         let out = vec![y[0], input[1] + y[1], y[2], y[3]];
-        leaf_row(prefix, "cat(skip, up)".into(), &out, 0, rows);
+        leaf_row(prefix, "cat(LeakyReLU(x), up)".into(), &out, 0, rows);
         out
     }
 }

@@ -81,6 +81,11 @@ fn url_path(path: &str) -> String {
     out
 }
 
+/// Marks the page once loaded with how many images loaded and how many loss curves were
+/// drawn (`data-images`, `data-loaded`, `data-series` on <body>), so a headless browser
+/// test can check the page as a person would see it.
+const CHECK: &str = "<script>window.addEventListener('load',function(){var b=document.body,i=Array.prototype.slice.call(document.images);b.dataset.images=i.length;b.dataset.loaded=i.filter(function(x){return x.complete&&x.naturalWidth>0}).length;b.dataset.series=document.querySelectorAll('polyline.series').length;});</script>\n";
+
 const STYLE: &str = "body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; }
 td, th { padding: 4px 8px; text-align: center; vertical-align: top; }
@@ -92,7 +97,7 @@ img { image-rendering: pixelated; border: 1px solid #ccc; }
 fn page(title: &str, refresh_s: Option<u32>, body: &str) -> String {
     let refresh = refresh_s.map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n")).unwrap_or_default();
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{refresh}<title>{t}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n{body}</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{refresh}<title>{t}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n{body}{CHECK}</body>\n</html>\n",
         t = escape(title)
     )
 }

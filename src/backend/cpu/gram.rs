@@ -1,12 +1,12 @@
 //! Gram matrices of feature maps (style loss): G = x x^T / (c*hw) per image.
 
-use super::elem::{same_len, Elem};
+use super::elem::{same_len, zeroed, Elem};
 use super::gemm::{matmul, Mat};
 
 /// x [n, c, hw] -> G [n, c, c].
 pub fn gram<T: Elem>(x: &[T], n: usize, c: usize, hw: usize) -> Vec<T> {
     same_len("gram", "x", x.len(), "n*c*hw", n * c * hw);
-    let mut g = vec![T::zero(); n * c * c];
+    let mut g = zeroed(n * c * c);
     let scale = T::of(1.0 / (c * hw) as f64);
     for i in 0..n {
         let xi = &x[i * c * hw..(i + 1) * c * hw];
@@ -20,7 +20,7 @@ pub fn gram<T: Elem>(x: &[T], n: usize, c: usize, hw: usize) -> Vec<T> {
 pub fn gram_backward<T: Elem>(x: &[T], gg: &[T], n: usize, c: usize, hw: usize) -> Vec<T> {
     same_len("gram_backward", "x", x.len(), "n*c*hw", n * c * hw);
     same_len("gram_backward", "gG", gg.len(), "n*c*c", n * c * c);
-    let mut gx = vec![T::zero(); x.len()];
+    let mut gx = zeroed(x.len());
     let scale = T::of(1.0 / (c * hw) as f64);
     let mut sym = vec![T::zero(); c * c];
     for i in 0..n {

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{for_rows_mut, per_row, same_len, scalar, zip_map, Elem, PAR_MIN};
+use super::elem::{for_rows_mut, per_row, same_len, scalar, zeroed, zip_map, Elem, PAR_MIN};
 use super::elementwise::{sigmoid, sign};
 use crate::backend::Loss;
 
@@ -74,7 +74,7 @@ pub fn tv_backward<T: Elem>(x: &[T], gl: &[T], n: usize, c: usize, h: usize, w: 
     same_len("tv_backward", "x", x.len(), "n*c*h*w", n * c * h * w);
     let s = T::of(2.0) * scalar(gl, "tv_backward") / T::of(x.len() as f64);
     let plane = h * w;
-    let mut gx = vec![T::zero(); x.len()];
+    let mut gx = zeroed(x.len());
     for_rows_mut(&mut gx, plane, |p, g| {
         let xs = &x[p * plane..(p + 1) * plane];
         for i in 0..h {

@@ -1,10 +1,18 @@
 //! Allocation, conversion and Philox random fills.
 
-use super::elem::{from_index, Elem};
+use super::elem::{from_index, zeroed, Elem};
 use crate::backend::philox;
 
 pub fn convert<S: Elem, T: Elem>(data: &[S]) -> Vec<T> {
-    data.iter().map(|&v| T::of(v.as_f64())).collect()
+    let mut y = zeroed(data.len());
+    y.iter_mut().zip(data).for_each(|(o, &v)| *o = T::of(v.as_f64()));
+    y
+}
+
+pub fn full<T: Elem>(len: usize, value: f64) -> Vec<T> {
+    let mut y = zeroed(len);
+    y.fill(T::of(value));
+    y
 }
 
 /// mean + std * N(0, 1), element i from Philox (seed, i).
@@ -21,7 +29,7 @@ pub fn rand_uniform<T: Elem>(len: usize, seed: u64, lo: f64, hi: f64) -> Vec<T> 
 pub fn dropout_mask<T: Elem>(len: usize, p: f64, seed: u64) -> Vec<T> {
     assert!((0.0..=1.0).contains(&p), "dropout_mask: p must lie in [0, 1], got {p}");
     if p >= 1.0 {
-        return vec![T::zero(); len];
+        return zeroed(len);
     }
     let scale = T::of(1.0 / (1.0 - p));
     from_index(len, |i| if philox::keep(seed, i, p) { scale } else { T::zero() })

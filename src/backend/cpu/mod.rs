@@ -71,13 +71,13 @@ impl Backend for CpuBackend {
         by_dtype!(host_dtype(s, "to_f32"), T => memory::convert::<T, f32>(v::<T>(s, "to_f32")))
     }
     fn zeros(&self, len: usize, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(vec![0.0 as T; len]))
+        by_dtype!(dtype, T => T::wrap(elem::zeroed::<T>(len)))
     }
     fn full(&self, len: usize, value: f64, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(vec![value as T; len]))
+        by_dtype!(dtype, T => T::wrap(memory::full::<T>(len, value)))
     }
     fn clone_storage(&self, s: &Storage) -> Storage {
-        by_dtype!(host_dtype(s, "clone_storage"), T => T::wrap(v::<T>(s, "clone_storage").to_vec()))
+        by_dtype!(host_dtype(s, "clone_storage"), T => T::wrap(elem::copied::<T>(v(s, "clone_storage"))))
     }
     fn randn(&self, len: usize, seed: u64, mean: f64, std: f64, dtype: DType) -> Storage {
         by_dtype!(dtype, T => T::wrap(memory::randn::<T>(len, seed, mean, std)))

@@ -2,7 +2,7 @@
 //! channel r % c and belongs to statistic group r % c (batch) or r (instance). Sums are
 //! taken per row in parallel, then folded into groups, so one code path serves both.
 
-use super::elem::{for_rows_mut, per_row, same_len, Elem};
+use super::elem::{copied, for_rows_mut, per_row, same_len, sum_lanes, Elem};
 use crate::backend::NormGeom;
 
 fn group(g: &NormGeom, r: usize) -> usize {
@@ -36,16 +36,15 @@ fn fold_groups(g: &NormGeom, rows: &[f64]) -> Vec<f64> {
 /// gamma/beta are per channel.
 fn apply<T: Elem>(x: &[T], g: &NormGeom, mean: &[f64], invstd: &[f64], gamma: Option<&[T]>, beta: Option<&[T]>, stat_of_row: impl Fn(usize) -> usize + Sync + Send) -> Vec<T> {
     let hw = g.hw;
-    let mut y = x.to_vec();
+    let mut y = copied(x);
     for_rows_mut(&mut y, hw, |r, row| {
         let s = stat_of_row(r);
         let ch = r % g.c;
         let gm = gamma.map_or(1.0, |v| v[ch].as_f64());
-        let bt = beta.map_or(0.0, |v| v[ch].as_f64());
-        // y = x * a + b, folded once per row.
-        let a = T::of(invstd[s] * gm);
-        let b = T::of(bt - mean[s] * invstd[s] * gm);
-        row.iter_mut().for_each(|v| *v = *v * a + b);
+        // (x - mean) * a + beta: subtracting first keeps f32 accurate when |mean| >> std.
+        let (m, a) = (T::of(mean[s]), T::of(invstd[s] * gm));
+        let b = beta.map_or(T::zero(), |v| v[ch]);
+        row.iter_mut().for_each(|v| *v = (*v - m) * a + b);
     });
     y
 }
@@ -56,11 +55,11 @@ pub fn forward<T: Elem>(x: &[T], gamma: Option<&[T]>, beta: Option<&[T]>, g: &No
     let (hw, rows, count) = (g.hw, g.n * g.c, g.count() as f64);
     let row = |r: usize| &x[r * hw..(r + 1) * hw];
     // Two passes (mean, then squared deviations): exact enough in f32 for large counts.
-    let sums = per_row(rows, x.len(), |r| row(r).iter().map(|v| v.as_f64()).sum::<f64>());
+    let sums = per_row(rows, x.len(), |r| sum_lanes(row(r), |v| v.as_f64()));
     let mean: Vec<f64> = fold_groups(g, &sums).into_iter().map(|s| s / count).collect();
     let sq = per_row(rows, x.len(), |r| {
         let m = mean[group(g, r)];
-        row(r).iter().map(|v| (v.as_f64() - m).powi(2)).sum::<f64>()
+        sum_lanes(row(r), |v| (v.as_f64() - m).powi(2))
     });
     let invstd: Vec<f64> = fold_groups(g, &sq).into_iter().map(|s| 1.0 / (s / count + eps).sqrt()).collect();
     let y = apply(x, g, &mean, &invstd, gamma, beta, |r| group(g, r));
@@ -96,16 +95,28 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
         let (m, is) = (mean[s], invstd[s]);
         let xs = &x[r * hw..(r + 1) * hw];
         let gs = &gy[r * hw..(r + 1) * hw];
-        xs.iter().zip(gs).fold((0.0, 0.0), |(a, b), (xv, gv)| {
-            let gv = gv.as_f64();
-            (a + gv, b + gv * (xv.as_f64() - m) * is)
-        })
+        // Eight independent lanes, as in `sum_lanes`.
+        let (mut a, mut b) = ([0.0f64; 8], [0.0f64; 8]);
+        let (xc, gc) = (xs.chunks_exact(8), gs.chunks_exact(8));
+        let (mut ra, mut rb) = (0.0, 0.0);
+        for (xv, gv) in xc.remainder().iter().zip(gc.remainder()) {
+            ra += gv.as_f64();
+            rb += gv.as_f64() * (xv.as_f64() - m);
+        }
+        for (xv, gv) in xc.zip(gc) {
+            for i in 0..8 {
+                let g = gv[i].as_f64();
+                a[i] += g;
+                b[i] += g * (xv[i].as_f64() - m);
+            }
+        }
+        (a.iter().sum::<f64>() + ra, is * (b.iter().sum::<f64>() + rb))
     });
     let gm = |r: usize| gamma.map_or(1.0, |v| v[r % g.c].as_f64());
     let s_dy: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.0).collect::<Vec<_>>());
     let s_dyx: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.1).collect::<Vec<_>>());
 
-    let mut gx = gy.to_vec();
+    let mut gx = copied(gy);
     for_rows_mut(&mut gx, hw, |r, row| {
         let s = group(g, r);
         let (m, is) = (mean[s], invstd[s]);
@@ -113,8 +124,9 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
         let b = is * s_dy[s] / count;
         let c = is * is * s_dyx[s] / count;
         let xs = &x[r * hw..(r + 1) * hw];
-        // gx = a*gy - b - c*(x - m)
-        row.iter_mut().zip(xs).for_each(|(v, xv)| *v = T::of(a * v.as_f64() - b - c * (xv.as_f64() - m)));
+        // gx = a*gy - c*(x - m) - b, in T so it vectorises.
+        let (a, b, c, m) = (T::of(a), T::of(b), T::of(c), T::of(m));
+        row.iter_mut().zip(xs).for_each(|(v, &xv)| *v = a * *v - c * (xv - m) - b);
     });
 
     let (ggamma, gbeta) = match gamma {

@@ -1,6 +1,6 @@
 //! 2x2 stride-2 pooling; odd trailing rows and columns are dropped, as PyTorch does.
 
-use super::elem::{for_rows_mut, same_len, Elem};
+use super::elem::{for_rows_mut, same_len, zeroed, Elem};
 use crate::backend::Pool;
 
 /// x [n, c, h, w] -> y [n, c, h/2, w/2].
@@ -8,7 +8,7 @@ pub fn pool2<T: Elem>(op: Pool, x: &[T], n: usize, c: usize, h: usize, w: usize)
     same_len("pool2", "x", x.len(), "n*c*h*w", n * c * h * w);
     let (oh, ow) = (h / 2, w / 2);
     let quarter = T::of(0.25);
-    let mut y = vec![T::zero(); n * c * oh * ow];
+    let mut y = zeroed(n * c * oh * ow);
     for_rows_mut(&mut y, oh * ow, |p, out| {
         let plane = &x[p * h * w..(p + 1) * h * w];
         for oy in 0..oh {
@@ -33,7 +33,7 @@ pub fn pool2_backward<T: Elem>(op: Pool, x: &[T], gy: &[T], n: usize, c: usize, 
     let (oh, ow) = (h / 2, w / 2);
     same_len("pool2_backward", "gy", gy.len(), "n*c*(h/2)*(w/2)", n * c * oh * ow);
     let quarter = T::of(0.25);
-    let mut gx = vec![T::zero(); x.len()];
+    let mut gx = zeroed(x.len());
     for_rows_mut(&mut gx, h * w, |p, out| {
         let plane = &x[p * h * w..(p + 1) * h * w];
         let g = &gy[p * oh * ow..(p + 1) * oh * ow];
