@@ -371,8 +371,7 @@ pub fn run_case(case: &Case, target: &Target, limits: &Limits, budget: &Budget, 
         pct_of_limit: None,
         bound: String::new(),
     };
-    // `!(x <= tol)` also catches NaN.
-    if !(rel_err <= TOLERANCE) {
+    if rel_err.is_nan() || rel_err > TOLERANCE {
         row.status = "FAILED".into();
         return row;
     }

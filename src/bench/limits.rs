@@ -89,7 +89,7 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
             let dst = target.device.zeros(len, DType::F32);
             let (Storage::Device(s), Storage::Device(d)) = (&src, &dst) else { unreachable!("device storage") };
             let st = measure(target, &budget, &mut || rt.dtod(d, 0, s, 0, len));
-            (bytes / (st.median_ms * 1e6), format!("device-to-device copy of {} MiB, read + write, median of {}", len * 4 >> 20, st.samples))
+            (bytes / (st.median_ms * 1e6), format!("device-to-device copy of {} MiB, read + write, median of {}", (len * 4) >> 20, st.samples))
         }
         None => {
             // A copy's destination is read before it is written (write-allocate), so a
@@ -104,7 +104,7 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
             let update = measure(target, &budget, &mut || {
                 dst.par_chunks_mut(1 << 16).for_each(|d| d.iter_mut().for_each(|x| *x = *x * 0.999_999 + 1e-7));
             });
-            let mib = len * 4 >> 20;
+            let mib = (len * 4) >> 20;
             if update.median_ms < copy.median_ms {
                 (bytes / (update.median_ms * 1e6), format!("in-place update of {mib} MiB (x = a*x + b), read + write, median of {}; a parallel memcpy gave {:.1} GB/s", update.samples, bytes / (copy.median_ms * 1e6)))
             } else {

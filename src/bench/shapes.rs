@@ -111,6 +111,7 @@ impl Builder {
     fn push(&mut self, name: impl Into<String>, layer: Layer) {
         self.out.push(Shape { model: self.model.clone(), name: name.into(), layer });
     }
+    #[allow(clippy::too_many_arguments)]
     fn conv(&mut self, name: &str, c_in: usize, size: usize, c_out: usize, k: usize, stride: usize, pad: usize, bias: bool) -> usize {
         let g = ConvGeom::forward(1, c_in, size, size, c_out, (k, k), stride, pad);
         self.push(name, Layer::Conv { g, transposed: false, bias });
@@ -134,7 +135,7 @@ impl Builder {
 /// upsampling mirrors it; levels 4 ..= num_downs-2 have dropout (the reference's
 /// num_downs - 5 intermediate blocks).
 pub fn unet(model: &str, size: usize, input_nc: usize, output_nc: usize, num_downs: usize, ngf: usize) -> Vec<Shape> {
-    assert!(num_downs >= 5 && size % (1 << num_downs) == 0, "unet: size {size} must be a multiple of 2^{num_downs}");
+    assert!(num_downs >= 5 && size.is_multiple_of(1 << num_downs), "unet: size {size} must be a multiple of 2^{num_downs}");
     let down_in: Vec<usize> = (0..num_downs).map(|i| if i == 0 { input_nc } else { ngf << (i - 1).min(3) }).collect();
     let down_out: Vec<usize> = (0..num_downs).map(|i| ngf << i.min(3)).collect();
     let inner = num_downs - 1;

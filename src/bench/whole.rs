@@ -111,7 +111,7 @@ fn pix2pix_options(netg: &str) -> Result<TrainOptions> {
 pub fn pix2pix_step(target: &Target, netg: &str, size: usize, reps: Reps) -> Result<WholeResult> {
     let o = pix2pix_options(netg)?;
     let num_downs = parse_netg(netg)?;
-    if size % (1 << num_downs) != 0 {
+    if !size.is_multiple_of(1 << num_downs) {
         bail!("--size {size} must be a multiple of {} for {netg}", 1 << num_downs);
     }
     if size < 32 {
@@ -139,7 +139,7 @@ const CONTENT_LAYER: &str = "relu4_2";
 /// content MSE at relu4_2, total variation, and the gradient w.r.t. the image (kept on
 /// the device: no host transfer in the timed call).
 pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResult> {
-    if size < 16 || size % 16 != 0 {
+    if size < 16 || !size.is_multiple_of(16) {
         bail!("--size {size}: VGG-19 to relu5_1 needs a multiple of 16");
     }
     let vgg = Vgg19::new(VggPooling::Max, "relu5_1", &target.device)?;
@@ -167,7 +167,7 @@ pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResul
 pub fn unet_forward(target: &Target, netg: &str, size: usize, reps: Reps) -> Result<WholeResult> {
     let o = pix2pix_options(netg)?;
     let num_downs = parse_netg(netg)?;
-    if size % (1 << num_downs) != 0 {
+    if !size.is_multiple_of(1 << num_downs) {
         bail!("--size {size} must be a multiple of {} for {netg}", 1 << num_downs);
     }
     let mut g = crate::pix2pix::model::Arch::from_options(&o).generator(1, &target.device)?;
