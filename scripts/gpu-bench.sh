@@ -33,9 +33,9 @@ bundle() {
 find_nvrtc() {
     [ -n "${ENGINE_NVRTC:-}" ] && return
     local roots f
-    roots="/usr/local/cuda /usr/local/cuda-13* $($PY -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) /opt /usr/lib"
+    roots="/usr/local/cuda/ /usr/local/cuda-13*/ $($PY -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) /opt /usr/lib"
     # shellcheck disable=SC2086
-    f=$(find $roots -maxdepth 6 -name 'libnvrtc.so.13*' 2>/dev/null | head -1)
+    f=$(find -L $roots -maxdepth 6 -name 'libnvrtc.so.13*' 2>/dev/null | head -1)
     [ -n "$f" ] && export ENGINE_NVRTC="$(dirname "$f")"
 }
 

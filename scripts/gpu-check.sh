@@ -43,20 +43,22 @@ for line in sys.stdin:
 find_nvrtc() {
     [ -n "${ENGINE_NVRTC:-}" ] && return
     local roots f
-    roots="/usr/local/cuda /usr/local/cuda-13* $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) /opt /usr/lib"
+    roots="/usr/local/cuda/ /usr/local/cuda-13*/ $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) /opt /usr/lib"
     # shellcheck disable=SC2086
-    f=$(find $roots -maxdepth 6 -name 'libnvrtc.so.13*' 2>/dev/null | head -1)
+    f=$(find -L $roots -maxdepth 6 -name 'libnvrtc.so.13*' 2>/dev/null | head -1)
     [ -n "$f" ] && export ENGINE_NVRTC="$(dirname "$f")"
 }
 
 NAMES=() STATUS=() SECS=() NOTES=()
-# step NAME NOTE-ON-FAILURE -- command...: runs it with its output in $LOG/NAME.log.
+# step NAME NOTE-ON-FAILURE SECONDS -- command...: runs it (killed after SECONDS) with its
+# output in $LOG/NAME.log.
 step() {
-    local name=$1 note=$2; shift 3
+    local name=$1 note=$2 limit=$3; shift 4
     local t0=$SECONDS rc
     echo "=== $name: $*"
-    "$@" >"$LOG/$name.log" 2>&1
+    timeout "$limit" "$@" >"$LOG/$name.log" 2>&1
     rc=$?
+    [ $rc -eq 124 ] && note="timed out after $limit s; $note"
     tail -n 12 "$LOG/$name.log"
     NAMES+=("$name"); SECS+=($((SECONDS - t0)))
     if [ $rc -eq 0 ]; then STATUS+=(PASS); NOTES+=(""); else STATUS+=("FAIL($rc)"); NOTES+=("$note"); fi
@@ -73,17 +75,20 @@ gpu() {
     echo "ENGINE_NVRTC=${ENGINE_NVRTC:-unset}"
     local E=$BUNDLE/engine T=$BUNDLE/tests
 
-    step info "engine info failed" -- $E info
-    grep -q "^cuda:0" "$LOG/info.log" || NOTES[-1]="no cuda:0 in engine info"
-    step kernel-report "NVRTC report failed" -- $E kernels --report --arch sm_90
-    [ -x "$T/nvrtc" ] && step nvrtc "compile for sm_80/sm_90 failed" -- "$T/nvrtc" --test-threads=1
-    [ -x "$T/emulator" ] && step selftest "emulator selftests failed (they run on cuda too)" -- "$T/emulator"
-    # Parity runs every kernel on emu and on cuda (fresh device memory poisoned with NaN);
-    # "skipped: no CUDA device" is a failure here.
-    step parity "parity vs CPU failed (see parity.log)" -- env ENGINE_POISON=1 "$T/parity"
-    if grep -q "skipped: no CUDA device" "$LOG/parity.log"; then STATUS[-1]="FAIL"; NOTES[-1]="CUDA not used: $(grep -m1 'skipped: no CUDA' "$LOG/parity.log")"; fi
+    # A test that finds no GPU or no NVRTC skips with a printed line: here that is a failure.
+    skipped() { # skipped PATTERN: marks the last step FAIL when its log has PATTERN
+        if grep -q "$1" "$LOG/${NAMES[-1]}.log"; then STATUS[-1]="FAIL"; NOTES[-1]="$(grep -m1 "$1" "$LOG/${NAMES[-1]}.log" | cut -c1-120)"; fi
+    }
+    step info "engine info failed" 60 -- $E info
+    grep -q "^cuda:0" "$LOG/info.log" || { STATUS[-1]="FAIL"; NOTES[-1]="no cuda:0 in engine info"; }
+    step kernel-report "NVRTC report failed" 90 -- $E kernels --report --arch sm_90
+    [ -x "$T/nvrtc" ] && step nvrtc "compile for sm_80/sm_90 failed" 90 -- "$T/nvrtc" --test-threads=1 --nocapture && skipped "skipped:"
+    [ -x "$T/emulator" ] && step selftest "emulator selftests failed (they run on cuda too)" 60 -- "$T/emulator" --nocapture && skipped "skipped on cuda"
+    # Parity runs every kernel on emu and on cuda (fresh device memory poisoned with NaN).
+    step parity "parity vs CPU failed (see parity.log)" 90 -- env ENGINE_POISON=1 "$T/parity" --nocapture
+    skipped "skipped: no CUDA device"
     if command -v compute-sanitizer >/dev/null; then
-        step memcheck "compute-sanitizer found errors (see memcheck.log)" -- \
+        step memcheck "compute-sanitizer found errors (see memcheck.log)" 150 -- \
             env ENGINE_POISON=1 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 "$T/parity" --test-threads=1
         NOTES[-1]="${NOTES[-1]:-$(grep -m1 'ERROR SUMMARY' "$LOG/memcheck.log")}"
     else
@@ -93,7 +98,7 @@ gpu() {
     # A short training run of the paper's configuration (built-in dataset, unet_256, 256x256).
     local ck=/tmp/gpu-check-ck
     rm -rf "$ck"
-    step train "training on cuda failed" -- $E --device cuda train-pix2pix --checkpoints-dir "$ck" --name gpu --max-iters 100 --print-freq 10
+    step train "training on cuda failed" 120 -- $E --device cuda train-pix2pix --checkpoints-dir "$ck" --name gpu --max-iters 100 --print-freq 10
     local last
     last=$(python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])][-1]; print("iter %d: G_GAN %.3f G_L1 %.3f D_real %.3f D_fake %.3f, %.1f s" % (d["iter"], d["G_GAN"], d["G_L1"], d["D_real"], d["D_fake"], d["seconds"]))' "$ck/gpu/loss_log.jsonl" 2>/dev/null)
     NOTES[-1]="${NOTES[-1]:-$last}"
@@ -101,9 +106,9 @@ gpu() {
     # seeds, same dropout masks, f32 on both).
     local tiny=(train-pix2pix --netg unet_32 --ngf 8 --ndf 8 --load-size 36 --crop-size 32 --n-epochs 10 --n-epochs-decay 10
         --max-iters 8 --print-freq 2 --seed 5 --checkpoints-dir "$ck")
-    step tiny-cpu "tiny training on cpu failed" -- $E --device cpu "${tiny[@]}" --name tiny_cpu
-    step tiny-cuda "tiny training on cuda failed" -- $E --device cuda "${tiny[@]}" --name tiny_cuda --dataroot datasets/builtin_shapes_64
-    step loss-match "cpu and cuda losses differ" -- python3 - "$ck/tiny_cpu/loss_log.jsonl" "$ck/tiny_cuda/loss_log.jsonl" <<'PY'
+    step tiny-cpu "tiny training on cpu failed" 60 -- $E --device cpu "${tiny[@]}" --name tiny_cpu
+    step tiny-cuda "tiny training on cuda failed" 60 -- $E --device cuda "${tiny[@]}" --name tiny_cuda --dataroot datasets/builtin_shapes_64
+    step loss-match "cpu and cuda losses differ" 30 -- python3 - "$ck/tiny_cpu/loss_log.jsonl" "$ck/tiny_cuda/loss_log.jsonl" <<'PY'
 import json, math, sys
 a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
 assert a and len(a) == len(b), f"{len(a)} vs {len(b)} loss lines"
@@ -121,10 +126,10 @@ PY
 
     {
         echo "== gpu-check summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), $(date -u +%F))"
-        printf '%-12s %-8s %5s  %s\n' check status secs note
+        printf '%-14s %-8s %5s  %s\n' check status secs note
         local i
         for i in "${!NAMES[@]}"; do
-            printf '%-12s %-8s %5s  %s\n' "${NAMES[$i]}" "${STATUS[$i]}" "${SECS[$i]}" "${NOTES[$i]}"
+            printf '%-14s %-8s %5s  %s\n' "${NAMES[$i]}" "${STATUS[$i]}" "${SECS[$i]}" "${NOTES[$i]}"
         done
     } >"$LOG/summary.txt"
     # At most 8 files come back from $OUT: the summary, the two long logs, all logs packed.
