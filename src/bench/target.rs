@@ -1,9 +1,9 @@
 //! The device a bench runs on: the `Device` tensors use, and for the device backend the
 //! runtime behind it (event timing, peak memory, bandwidth of device copies).
 
-use crate::backend::device::{cuda_runtime, emu_runtime, probe, DeviceBackend, Runtime};
+use crate::backend::device::{select::open_runtime, DeviceBackend, Runtime};
 use crate::tensor::Device;
-use anyhow::{anyhow, bail, Result};
+use anyhow::Result;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,30 +28,10 @@ impl Target {
 
     /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked).
     pub fn open(spec: &str) -> Result<Target> {
-        let cuda = |n: usize| cuda_runtime(n).map(Target::with_runtime).map_err(|e| anyhow!("cannot open cuda:{n}: {e}"));
-        match spec {
-            "cpu" => Ok(Target::cpu()),
-            "emu" => Ok(Target::with_runtime(emu_runtime())),
-            "cuda" => cuda(0),
-            "auto" => match probe::gpus() {
-                Ok(gpus) if !gpus.is_empty() => {
-                    eprintln!("device: cuda:0 ({}; auto)", gpus[0].name);
-                    cuda(0)
-                }
-                Ok(_) => {
-                    eprintln!("device: cpu (auto: no GPU found)");
-                    Ok(Target::cpu())
-                }
-                Err(why) => {
-                    eprintln!("device: cpu (auto: {why})");
-                    Ok(Target::cpu())
-                }
-            },
-            other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
-                Some(Ok(n)) => cuda(n),
-                _ => bail!("unknown --device '{other}': expected auto, cpu, cuda, cuda:N or emu"),
-            },
-        }
+        Ok(match open_runtime(spec)? {
+            Some(rt) => Target::with_runtime(rt),
+            None => Target::cpu(),
+        })
     }
 
     pub fn is_cuda(&self) -> bool {

@@ -10,6 +10,7 @@ pub mod cuda;
 pub mod emu;
 pub mod launch;
 pub mod probe;
+pub mod select;
 pub mod sources;
 
 pub use backend::DeviceBackend;
