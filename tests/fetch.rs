@@ -7,28 +7,11 @@ use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+
 use std::thread;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("engine-fetch-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// Serve `responses` (status line, body, declared length) to successive connections, one
 /// each; returns the base URL. A declared length above the body length cuts the body short.
@@ -75,7 +58,7 @@ fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
 
 #[test]
 fn fetch_dataset_downloads_and_unpacks_into_the_aligned_layout() {
-    let dir = TempDir::new("ok");
+    let dir = TempDir::new("fetch-ok");
     let archive = tar_gz(&[("tiny/train/1.png", png_bytes(8, 4)), ("tiny/test/1.png", png_bytes(8, 4))]);
     let len = archive.len();
     let url = serve(vec![("200 OK", archive, len)]);
@@ -94,7 +77,7 @@ fn fetch_dataset_downloads_and_unpacks_into_the_aligned_layout() {
 
 #[test]
 fn archives_with_the_splits_at_the_top_are_accepted() {
-    let dir = TempDir::new("flat");
+    let dir = TempDir::new("fetch-flat");
     let archive = tar_gz(&[("val/a.png", png_bytes(4, 2))]);
     let len = archive.len();
     let url = serve(vec![("200 OK", archive, len)]);
@@ -112,7 +95,7 @@ fn archives_with_the_splits_at_the_top_are_accepted() {
 
 #[test]
 fn http_errors_and_unknown_names_are_clean_errors() {
-    let dir = TempDir::new("errors");
+    let dir = TempDir::new("fetch-errors");
     let url = serve(vec![("404 Not Found", Vec::new(), 0)]);
     let e = format!("{:#}", fetch_dataset("facades", dir.path(), Some(&format!("{url}/facades.tar.gz"))).unwrap_err());
     assert!(e.contains("404"), "{e}");
@@ -125,7 +108,7 @@ fn http_errors_and_unknown_names_are_clean_errors() {
 
 #[test]
 fn download_checks_length_and_sha256_and_writes_atomically() {
-    let dir = TempDir::new("download");
+    let dir = TempDir::new("fetch-download");
     let body = b"some bytes of a file".to_vec();
     let sha: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
     let url = serve(vec![

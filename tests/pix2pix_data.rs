@@ -12,26 +12,8 @@ use image::{DynamicImage, GrayImage, ImageBuffer, Luma, Rgb, RgbImage, Rgba, Rgb
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// A fresh, empty folder for one test (removed when dropped).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("engine-data-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// An image whose every pixel differs from its neighbours and from its mirror image.
 fn pattern(w: u32, h: u32, seed: u64) -> RgbImage {
@@ -122,7 +104,7 @@ fn rng_state_round_trip_and_ranges() {
 
 #[test]
 fn chw_save_load_round_trip() {
-    let dir = TempDir::new("chw");
+    let dir = TempDir::new("data-chw");
     let (h, w) = (5, 7);
     let data: Vec<f32> = (0..3 * h * w).map(|i| (i as f32 / (3 * h * w) as f32) * 2.0 - 1.0).collect();
     let path = dir.path().join("x.png");
@@ -146,7 +128,7 @@ fn chw_save_load_round_trip() {
 
 #[test]
 fn grayscale_rgba_and_16_bit_inputs_are_converted_with_a_note() {
-    let dir = TempDir::new("formats");
+    let dir = TempDir::new("data-formats");
     let rgba = dir.path().join("rgba.png");
     RgbaImage::from_pixel(2, 1, Rgba([255, 0, 51, 0])).save(&rgba).unwrap();
     let gray = dir.path().join("gray.png");
@@ -179,7 +161,7 @@ fn grayscale_rgba_and_16_bit_inputs_are_converted_with_a_note() {
 
 #[test]
 fn combine_pairs_and_reports_what_it_skips() {
-    let dir = TempDir::new("combine");
+    let dir = TempDir::new("data-combine");
     let (a, b, ab) = (dir.path().join("A"), dir.path().join("B"), dir.path().join("AB"));
     let (a1, b1) = (pattern(6, 4, 1), pattern(6, 4, 2));
     save_rgb(&a.join("train/1.png"), &a1);
@@ -229,7 +211,7 @@ fn combine_pairs_and_reports_what_it_skips() {
 
 #[test]
 fn combine_use_ab_naming_and_num_imgs() {
-    let dir = TempDir::new("combine-ab");
+    let dir = TempDir::new("data-combine-ab");
     let (a, b, ab) = (dir.path().join("A"), dir.path().join("B"), dir.path().join("AB"));
     for i in 0..4 {
         save_rgb(&a.join(format!("train/{i}_A.png")), &pattern(4, 4, i));
@@ -283,7 +265,7 @@ fn write_pairs(root: &Path, phase: &str, names: &[&str], w: u32, h: u32) -> Vec<
 
 #[test]
 fn dataset_splits_halves_sorts_files_and_follows_direction() {
-    let dir = TempDir::new("dataset");
+    let dir = TempDir::new("data-dataset");
     let pairs = write_pairs(dir.path(), "train", &["b.png", "a.png", "c.png"], 8, 4);
     let none = opts(Preprocess::None, 286, 256, true);
     let ds = AlignedDataset::open(dir.path(), "train", &none).unwrap();
@@ -318,7 +300,7 @@ fn dataset_splits_halves_sorts_files_and_follows_direction() {
 
 #[test]
 fn dataset_from_two_folders_matches_the_combined_layout() {
-    let dir = TempDir::new("pairdirs");
+    let dir = TempDir::new("data-pairdirs");
     let (da, db) = (dir.path().join("a"), dir.path().join("b"));
     let (a, b) = (pattern(8, 6, 1), pattern(8, 6, 2));
     save_rgb(&da.join("x.png"), &a);
@@ -358,7 +340,7 @@ fn preprocessing_geometry_of_each_mode() {
     assert_eq!(o(Preprocess::None, 0, 0).output_size(101, 63), (100, 64));
 
     // Through the dataset, every mode yields those sizes.
-    let dir = TempDir::new("geometry");
+    let dir = TempDir::new("data-geometry");
     write_pairs(dir.path(), "train", &["p.png"], 50, 30);
     for (mode, load, crop, want) in [
         (Preprocess::ResizeAndCrop, 40, 32, (32, 32)),
@@ -385,7 +367,7 @@ fn preprocessing_geometry_of_each_mode() {
 
 #[test]
 fn a_and_b_get_the_same_crop_and_flip() {
-    let dir = TempDir::new("sameparams");
+    let dir = TempDir::new("data-sameparams");
     let img = pattern(20, 14, 5);
     save_rgb(&dir.path().join("train/s.png"), &side_by_side(&img, &img));
     for mode in [Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None] {
@@ -433,7 +415,7 @@ fn a_and_b_get_the_same_crop_and_flip() {
 
 #[test]
 fn dataset_notes_conversions_of_grayscale_and_rgba_files() {
-    let dir = TempDir::new("notes");
+    let dir = TempDir::new("data-notes");
     let train = dir.path().join("train");
     fs::create_dir_all(&train).unwrap();
     GrayImage::from_pixel(8, 4, Luma([200])).save(train.join("g.png")).unwrap();
@@ -450,7 +432,7 @@ fn dataset_notes_conversions_of_grayscale_and_rgba_files() {
 
 #[test]
 fn dataset_errors_name_the_problem() {
-    let dir = TempDir::new("errors");
+    let dir = TempDir::new("data-errors");
     let root = dir.path();
     let o = opts(Preprocess::ResizeAndCrop, 286, 256, false);
     assert!(error_of(AlignedDataset::open(&root.join("missing"), "train", &o)).contains("missing"));
@@ -499,7 +481,7 @@ fn files_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[test]
 fn builtin_dataset_is_deterministic_and_in_the_aligned_layout() {
-    let dir = TempDir::new("builtin");
+    let dir = TempDir::new("data-builtin");
     let one = generate_builtin(&dir.path().join("one"), 32, 6, 2, 3, 11).unwrap();
     let two = generate_builtin(&dir.path().join("two"), 32, 6, 2, 3, 11).unwrap();
     let other = generate_builtin(&dir.path().join("other"), 32, 6, 2, 3, 12).unwrap();
@@ -555,7 +537,7 @@ fn image_sources(html: &str) -> Vec<String> {
 
 #[test]
 fn train_page_shows_epochs_newest_first_and_plots_losses() {
-    let dir = TempDir::new("trainpage");
+    let dir = TempDir::new("data-trainpage");
     let web = dir.path().join("web");
     let entries: Vec<EpochImages> = (1..=2).map(EpochImages::new).collect();
     for e in &entries {
@@ -595,7 +577,7 @@ fn train_page_shows_epochs_newest_first_and_plots_losses() {
 
 #[test]
 fn test_page_links_existing_images_with_relative_paths() {
-    let dir = TempDir::new("testpage");
+    let dir = TempDir::new("data-testpage");
     let results = dir.path().join("results/test_latest");
     for stem in ["a b", "c&d"] {
         for label in ["real_A", "fake_B", "real_B"] {
