@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-
 use std::thread;
 
 mod common;
