@@ -12,7 +12,13 @@ fn main() {
     let target = Target::open(&spec).unwrap_or_else(|e| panic!("{e:#}"));
     let opts = KernelOptions { filter: (!filter.is_empty()).then(|| filter.join(",")), short: true };
     let table = shapes::table(true);
-    let rep = kernels::run(&target, &opts, &table, &mut |l| println!("{}\n\n{}", report::limits_text(l), report::row_header()), &mut |r| println!("{}", report::row_line(r)));
+    let rep = kernels::run(
+        &target,
+        &opts,
+        &table,
+        &mut |l| println!("{}\n\n{}", report::limits_text(l), report::row_header()),
+        &mut |r| println!("{}", report::row_line(r)),
+    );
     println!("\n{} cases, {} FAILED", rep.rows.len(), rep.failures());
     if rep.failures() > 0 {
         std::process::exit(1);

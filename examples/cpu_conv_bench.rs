@@ -32,14 +32,36 @@ fn main() {
     let t = time(15, || drop(be.conv2d(&x, &w, &g)));
     println!("  conv2d                 {:7.2} ms {:6.1} GFLOP/s", t * 1e3, gf / t);
     let t = time(15, || drop(be.conv2d_backward_input(&gy, &w, &g)));
-    println!("  conv2d_backward_input  {:7.2} ms {:6.1} GFLOP/s  (= conv_transpose2d 256->128, 32->64)", t * 1e3, gf / t);
+    println!(
+        "  conv2d_backward_input  {:7.2} ms {:6.1} GFLOP/s  (= conv_transpose2d 256->128, 32->64)",
+        t * 1e3,
+        gf / t
+    );
     let t = time(15, || drop(be.conv2d_backward_weight(&x, &gy, &g)));
     println!("  conv2d_backward_weight {:7.2} ms {:6.1} GFLOP/s", t * 1e3, gf / t);
 
     // U-Net 256 (ngf 64): encoder convs (c_in, c_out, input size), decoder transposed convs
     // (c_in, c_out, input size), each 4x4 stride 2 padding 1.
-    let enc = [(3, 64, 256), (64, 128, 128), (128, 256, 64), (256, 512, 32), (512, 512, 16), (512, 512, 8), (512, 512, 4), (512, 512, 2)];
-    let dec = [(512, 512, 1), (1024, 512, 2), (1024, 512, 4), (1024, 512, 8), (1024, 256, 16), (512, 128, 32), (256, 64, 64), (128, 3, 128)];
+    let enc = [
+        (3, 64, 256),
+        (64, 128, 128),
+        (128, 256, 64),
+        (256, 512, 32),
+        (512, 512, 16),
+        (512, 512, 8),
+        (512, 512, 4),
+        (512, 512, 2),
+    ];
+    let dec = [
+        (512, 512, 1),
+        (1024, 512, 2),
+        (1024, 512, 4),
+        (1024, 512, 8),
+        (1024, 256, 16),
+        (512, 128, 32),
+        (256, 64, 64),
+        (128, 3, 128),
+    ];
     let mut layers = Vec::new();
     for &(ci, co, s) in &enc {
         layers.push((false, ConvGeom::forward(1, ci, s, s, co, (4, 4), 2, 1)));
@@ -53,7 +75,10 @@ fn main() {
         .enumerate()
         .map(|(i, (tr, g))| {
             let inp = if *tr { g.y_len() } else { g.x_len() };
-            (be.randn(inp, 10 + i as u64, 0.0, 1.0, DType::F32), be.randn(g.w_len(), 40 + i as u64, 0.0, 0.02, DType::F32))
+            (
+                be.randn(inp, 10 + i as u64, 0.0, 1.0, DType::F32),
+                be.randn(g.w_len(), 40 + i as u64, 0.0, 0.02, DType::F32),
+            )
         })
         .collect();
     let total: f64 = layers.iter().map(|(_, g)| g.flops()).sum::<f64>() / 1e9;
@@ -67,17 +92,26 @@ fn main() {
         let t = time(9, || drop(if *tr { be.conv2d_backward_input(x, w, g) } else { be.conv2d(x, w, g) }));
         let kind = if *tr { "convT" } else { "conv " };
         let (ci, co, s) = if *tr { (g.c_out, g.c_in, g.oh) } else { (g.c_in, g.c_out, g.h) };
-        println!("  {kind} {ci:4} -> {co:4} at {s:3}: {:6.2} ms {:6.1} GFLOP/s", t * 1e3, g.flops() / 1e9 / t);
+        println!(
+            "  {kind} {ci:4} -> {co:4} at {s:3}: {:6.2} ms {:6.1} GFLOP/s",
+            t * 1e3,
+            g.flops() / 1e9 / t
+        );
     }
 
     let t = time(9, || drop(unet256_forward(&be, &layers, &data)));
-    println!("U-Net 256 forward, all primitives (batch norm, activations, concatenations): {:.1} ms", t * 1e3);
+    println!(
+        "U-Net 256 forward, all primitives (batch norm, activations, concatenations): {:.1} ms",
+        t * 1e3
+    );
 }
 
 /// The primitive calls of a U-Net 256 forward pass (train-mode batch norm, no dropout),
 /// with the weights above: encoder outputs are kept for the skip concatenations.
 fn unet256_forward(be: &CpuBackend, layers: &[(bool, ConvGeom)], data: &[(Storage, Storage)]) -> Storage {
-    let norm = |y: Storage, c: usize, hw: usize| be.norm_forward(&y, None, None, &NormGeom { n: 1, c, hw, instance: false }, 1e-5).0;
+    let norm = |y: Storage, c: usize, hw: usize| {
+        be.norm_forward(&y, None, None, &NormGeom { n: 1, c, hw, instance: false }, 1e-5).0
+    };
     let mut x = be.randn(3 * 256 * 256, 7, 0.0, 1.0, DType::F32);
     let mut skips = Vec::new();
     for (i, ((_, g), (_, w))) in layers[..8].iter().zip(&data[..8]).enumerate() {

@@ -4,9 +4,9 @@
 //! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
 pub mod autograd;
-pub mod cli;
 pub mod backend;
 pub mod bench;
+pub mod cli;
 pub mod io;
 pub mod nn;
 pub mod optim;

@@ -7,7 +7,11 @@ use engine::pix2pix::test::{TestOptions, TranslateOptions};
 use std::collections::HashSet;
 
 #[derive(Parser)]
-#[command(name = "engine", version, about = "A small tensor engine with hand-written CUDA kernels: pix2pix and neural style transfer in one binary.")]
+#[command(
+    name = "engine",
+    version,
+    about = "A small tensor engine with hand-written CUDA kernels: pix2pix and neural style transfer in one binary."
+)]
 struct Cli {
     /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
     #[arg(long, global = true, env = "ENGINE_DEVICE", default_value = "auto")]
@@ -57,7 +61,10 @@ enum Command {
 
 /// Ids of the flags given on the command line (so presets never override them).
 fn explicit_ids(m: &ArgMatches) -> HashSet<String> {
-    m.ids().filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)).map(|id| id.to_string()).collect()
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| id.to_string())
+        .collect()
 }
 
 fn run() -> anyhow::Result<()> {

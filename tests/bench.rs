@@ -18,7 +18,11 @@ fn tmp(name: &str) -> PathBuf {
 fn run(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "engine {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "engine {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -30,7 +34,17 @@ fn json(path: &PathBuf) -> Value {
 fn kernels_short(device: &str) {
     let dir = tmp(&format!("kernels-{device}"));
     let j = dir.join("k.json");
-    let stdout = run(&["--device", device, "bench", "kernels", "--short", "--json", j.to_str().unwrap(), "--out-dir", dir.to_str().unwrap()]);
+    let stdout = run(&[
+        "--device",
+        device,
+        "bench",
+        "kernels",
+        "--short",
+        "--json",
+        j.to_str().unwrap(),
+        "--out-dir",
+        dir.to_str().unwrap(),
+    ]);
     assert!(stdout.contains("0 FAILED"), "{stdout}");
     let rep = json(&j);
     assert_eq!(rep["device"], device);
@@ -38,20 +52,37 @@ fn kernels_short(device: &str) {
     assert!(rep["limits"]["fp32_gflops"].as_f64().unwrap() > 0.0);
     let rows = rep["rows"].as_array().unwrap();
     assert!(rows.len() > 150, "{} rows", rows.len());
-    for op in ["conv2d.fwd", "conv_t.bwd_weight", "norm.bwd", "gram.bwd", "adam.step", "concat.fwd", "loss.bwd.bcewithlogits", "dropout.mask"] {
+    for op in [
+        "conv2d.fwd",
+        "conv_t.bwd_weight",
+        "norm.bwd",
+        "gram.bwd",
+        "adam.step",
+        "concat.fwd",
+        "loss.bwd.bcewithlogits",
+        "dropout.mask",
+    ] {
         assert!(rows.iter().any(|r| r["op"] == op), "no {op} row");
     }
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
         assert!(r["rel_err"].as_f64().unwrap() <= 1e-4, "{r}");
         let median = r["stats"]["median_ms"].as_f64().unwrap();
-        assert!(median > 0.0 && r["stats"]["p10_ms"].as_f64().unwrap() <= median && median <= r["stats"]["p90_ms"].as_f64().unwrap(), "{r}");
+        assert!(
+            median > 0.0
+                && r["stats"]["p10_ms"].as_f64().unwrap() <= median
+                && median <= r["stats"]["p90_ms"].as_f64().unwrap(),
+            "{r}"
+        );
         assert!(r["pct_of_limit"].as_f64().unwrap() > 0.0, "{r}");
         // Launches are counted on the device backend only.
         assert_eq!(r["launches"].is_null(), device == "cpu", "{r}");
     }
     let md = std::fs::read_to_string(dir.join(format!("kernels-{device}-short.md"))).unwrap();
-    assert!(md.contains("## Limits") && md.contains("| conv2d.fwd |") && md.contains("## Shape table"), "{md}");
+    assert!(
+        md.contains("## Limits") && md.contains("| conv2d.fwd |") && md.contains("## Shape table"),
+        "{md}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -68,7 +99,17 @@ fn kernels_short_on_the_cpu() {
 #[test]
 fn shape_table_is_printed() {
     let out = run(&["bench", "kernels", "--shapes"]);
-    for needle in ["unet_256", "down2", "conv_t", "patchgan_n3", "vgg19@512", "conv5_1", "gram(relu3_1)", "adam (all G parameters)", "54413955"] {
+    for needle in [
+        "unet_256",
+        "down2",
+        "conv_t",
+        "patchgan_n3",
+        "vgg19@512",
+        "conv5_1",
+        "gram(relu3_1)",
+        "adam (all G parameters)",
+        "54413955",
+    ] {
         assert!(out.contains(needle), "{needle} missing:\n{out}");
     }
 }
@@ -77,7 +118,22 @@ fn shape_table_is_printed() {
 fn tiny_pix2pix_step_and_style_iter_on_the_cpu() {
     let dir = tmp("whole");
     let j = dir.join("p.json");
-    let out = run(&["--device", "cpu", "bench", "pix2pix-step", "--size", "32", "--netg", "unet_32", "--iters", "2", "--warmup", "1", "--json", j.to_str().unwrap()]);
+    let out = run(&[
+        "--device",
+        "cpu",
+        "bench",
+        "pix2pix-step",
+        "--size",
+        "32",
+        "--netg",
+        "unet_32",
+        "--iters",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
     assert!(out.contains("pix2pix-step on cpu"), "{out}");
     let r = &json(&j)[0];
     assert_eq!(r["bench"], "pix2pix-step");
@@ -90,7 +146,18 @@ fn tiny_pix2pix_step_and_style_iter_on_the_cpu() {
     assert!(r["launches"].is_null());
 
     let j = dir.join("s.json");
-    let out = run(&["--device", "cpu", "bench", "style-iter", "--size", "32", "--iters", "2", "--json", j.to_str().unwrap()]);
+    let out = run(&[
+        "--device",
+        "cpu",
+        "bench",
+        "style-iter",
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
     assert!(out.contains("style-iter on cpu"), "{out}");
     let r = &json(&j)[0];
     assert_eq!(r["size"], 32);
@@ -102,11 +169,17 @@ fn tiny_pix2pix_step_and_style_iter_on_the_cpu() {
 
 #[test]
 fn bad_bench_arguments_are_one_line_errors() {
-    let out = Command::new(BIN).args(["--device", "cpu", "bench", "pix2pix-step", "--size", "100"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--device", "cpu", "bench", "pix2pix-step", "--size", "100"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("multiple of 256"), "{err}");
-    let out = Command::new(BIN).args(["--device", "cpu", "bench", "kernels", "--short", "--filter", "no-such-kernel"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--device", "cpu", "bench", "kernels", "--short", "--filter", "no-such-kernel"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no kernel case matches"));
 }

@@ -91,9 +91,11 @@ fn reads_file_written_by_reference_library() {
         let name = w["name"].as_str().unwrap();
         let t = ck.get(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(t.dtype.torch_name(), w["dtype"].as_str().unwrap(), "{name}");
-        let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> =
+            w["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         assert_eq!(t.shape, shape, "{name}");
-        let values: Vec<f32> = w["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let values: Vec<f32> =
+            w["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         assert_eq!(t.data, values, "{name}");
     }
 }
@@ -116,11 +118,15 @@ fn truncated_and_corrupt_files_are_one_line_naming_them() {
         ("cut_header.safetensors", bytes[..40].to_vec(), "truncated"),
         ("tiny.safetensors", bytes[..3].to_vec(), "truncated"),
         ("empty.safetensors", Vec::new(), "truncated"),
-        ("garbage.safetensors", {
-            let mut b = bytes.clone();
-            b[8..20].copy_from_slice(b"not json at ");
-            b
-        }, "bad header"),
+        (
+            "garbage.safetensors",
+            {
+                let mut b = bytes.clone();
+                b[8..20].copy_from_slice(b"not json at ");
+                b
+            },
+            "bad header",
+        ),
     ];
     for (name, content, what) in cases {
         let path = dir.0.join(name);

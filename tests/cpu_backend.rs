@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use engine::backend::cpu::CpuBackend;
 use engine::backend::device::{DevBuf, DevicePool};
-use engine::backend::{philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
+use engine::backend::{
+    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary,
+};
 
 const BE: CpuBackend = CpuBackend;
 
@@ -172,12 +174,23 @@ fn stats_naive(x: &[f64], g: &NormGeom) -> (Vec<f64>, Vec<f64>) {
         }
     }
     let mean: Vec<f64> = groups.iter().map(|v| v.iter().sum::<f64>() / v.len() as f64).collect();
-    let var = groups.iter().zip(&mean).map(|(v, m)| v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).collect();
+    let var = groups
+        .iter()
+        .zip(&mean)
+        .map(|(v, m)| v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64)
+        .collect();
     (mean, var)
 }
 
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta; `stat_per_channel` for running statistics.
-fn norm_naive(x: &[f64], affine: (Option<&[f64]>, Option<&[f64]>), (mean, var): (&[f64], &[f64]), g: &NormGeom, eps: f64, stat_per_channel: bool) -> Vec<f64> {
+fn norm_naive(
+    x: &[f64],
+    affine: (Option<&[f64]>, Option<&[f64]>),
+    (mean, var): (&[f64], &[f64]),
+    g: &NormGeom,
+    eps: f64,
+    stat_per_channel: bool,
+) -> Vec<f64> {
     let (gamma, beta) = affine;
     let mut y = vec![0.0; x.len()];
     for n in 0..g.n {
@@ -205,7 +218,12 @@ fn norm_forward_statistics_and_output() {
         let (y, m, is) = BE.norm_forward(&st(&x), Some(&st(&gamma)), Some(&st(&beta)), &g, eps);
         close(&get(&m), &mean, 1e-12, "mean");
         close(&get(&is), &invstd, 1e-12, "invstd");
-        close(&get(&y), &norm_naive(&x, (Some(&gamma), Some(&beta)), (&mean, &var), &g, eps, false), 1e-12, "y");
+        close(
+            &get(&y),
+            &norm_naive(&x, (Some(&gamma), Some(&beta)), (&mean, &var), &g, eps, false),
+            1e-12,
+            "y",
+        );
         // Without affine parameters each group has mean 0 and (nearly) unit variance.
         let (y, _, _) = BE.norm_forward(&st(&x), None, None, &g, eps);
         let (m0, v0) = stats_naive(&get(&y), &g);
@@ -235,8 +253,18 @@ fn norm_backward_matches_finite_differences() {
             let what = format!("norm_backward instance={} affine={affine}", g.instance);
             close(&get(&gx), &fd(|v| loss(v, &gamma, &beta), &x), 1e-6, &format!("{what} gx"));
             if affine {
-                close(&get(&gg.unwrap()), &fd(|v| loss(&x, v, &beta), &gamma), 1e-6, &format!("{what} ggamma"));
-                close(&get(&gb.unwrap()), &fd(|v| loss(&x, &gamma, v), &beta), 1e-6, &format!("{what} gbeta"));
+                close(
+                    &get(&gg.unwrap()),
+                    &fd(|v| loss(&x, v, &beta), &gamma),
+                    1e-6,
+                    &format!("{what} ggamma"),
+                );
+                close(
+                    &get(&gb.unwrap()),
+                    &fd(|v| loss(&x, &gamma, v), &beta),
+                    1e-6,
+                    &format!("{what} gbeta"),
+                );
             } else {
                 assert!(gg.is_none() && gb.is_none(), "{what}: no affine gradients without gamma");
             }
@@ -253,8 +281,21 @@ fn norm_forward_eval_uses_running_statistics() {
         let var: Vec<f64> = rnd(g.c, 33).iter().map(|v| v.abs() + 0.1).collect();
         let gamma = rnd(g.c, 34);
         let beta = rnd(g.c, 35);
-        let y = BE.norm_forward_eval(&st(&x), &st(&mean), &st(&var), Some(&st(&gamma)), Some(&st(&beta)), &g, eps);
-        close(&get(&y), &norm_naive(&x, (Some(&gamma), Some(&beta)), (&mean, &var), &g, eps, true), 1e-12, "norm_forward_eval");
+        let y = BE.norm_forward_eval(
+            &st(&x),
+            &st(&mean),
+            &st(&var),
+            Some(&st(&gamma)),
+            Some(&st(&beta)),
+            &g,
+            eps,
+        );
+        close(
+            &get(&y),
+            &norm_naive(&x, (Some(&gamma), Some(&beta)), (&mean, &var), &g, eps, true),
+            1e-12,
+            "norm_forward_eval",
+        );
     }
 }
 
@@ -271,7 +312,8 @@ fn norm_running_update_values() {
     BE.norm_running_update(&mut rm, &mut rv, &m, &is, g.count(), momentum, eps);
     let count = g.count() as f64;
     let want_m: Vec<f64> = rm0.iter().zip(&mean).map(|(r, m)| 0.9 * r + 0.1 * m).collect();
-    let want_v: Vec<f64> = rv0.iter().zip(&var).map(|(r, v)| 0.9 * r + 0.1 * v * count / (count - 1.0)).collect();
+    let want_v: Vec<f64> =
+        rv0.iter().zip(&var).map(|(r, v)| 0.9 * r + 0.1 * v * count / (count - 1.0)).collect();
     close(&get(&rm), &want_m, 1e-10, "running mean");
     close(&get(&rv), &want_v, 1e-10, "running var (unbiased)");
 }
@@ -284,7 +326,10 @@ fn pool_naive(op: Pool, x: &[f64], n: usize, c: usize, h: usize, w: usize) -> Ve
     for p in 0..n * c {
         for oy in 0..oh {
             for ox in 0..ow {
-                let win: Vec<f64> = [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|(a, b)| x[p * h * w + (2 * oy + a) * w + 2 * ox + b]).collect();
+                let win: Vec<f64> = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                    .iter()
+                    .map(|(a, b)| x[p * h * w + (2 * oy + a) * w + 2 * ox + b])
+                    .collect();
                 y.push(match op {
                     Pool::Max => win.iter().cloned().fold(f64::MIN, f64::max),
                     Pool::Avg => win.iter().sum::<f64>() / 4.0,
@@ -461,8 +506,18 @@ fn binary_affine_scalar_and_accumulate() {
     close(&get(&BE.binary(Binary::Add, &st(&a), &st(&b))), &zip(|x, y| x + y), 1e-15, "add");
     close(&get(&BE.binary(Binary::Sub, &st(&a), &st(&b))), &zip(|x, y| x - y), 1e-15, "sub");
     close(&get(&BE.binary(Binary::Mul, &st(&a), &st(&b))), &zip(|x, y| x * y), 1e-15, "mul");
-    close(&get(&BE.affine(&st(&a), 2.5, -1.0)), &a.iter().map(|x| 2.5 * x - 1.0).collect::<Vec<_>>(), 1e-15, "affine");
-    close(&get(&BE.mul_scalar_storage(&st(&a), &st(&[-3.0]))), &a.iter().map(|x| -3.0 * x).collect::<Vec<_>>(), 1e-15, "mul_scalar_storage");
+    close(
+        &get(&BE.affine(&st(&a), 2.5, -1.0)),
+        &a.iter().map(|x| 2.5 * x - 1.0).collect::<Vec<_>>(),
+        1e-15,
+        "affine",
+    );
+    close(
+        &get(&BE.mul_scalar_storage(&st(&a), &st(&[-3.0]))),
+        &a.iter().map(|x| -3.0 * x).collect::<Vec<_>>(),
+        1e-15,
+        "mul_scalar_storage",
+    );
     let mut acc = st(&a);
     BE.add_inplace(&mut acc, &st(&b));
     close(&get(&acc), &zip(|x, y| x + y), 1e-15, "add_inplace");
@@ -584,8 +639,18 @@ fn f32_path_agrees_with_f64_path() {
     let gy = rnd(g.y_len(), 143);
     let pair = |a: Storage, b: Storage, tol: f64, what: &str| close(&BE.to_f64(&a), &get(&b), tol, what);
     pair(BE.conv2d(&st32(&x), &st32(&w), &g), BE.conv2d(&st(&x), &st(&w), &g), 1e-4, "conv2d");
-    pair(BE.conv2d_backward_input(&st32(&gy), &st32(&w), &g), BE.conv2d_backward_input(&st(&gy), &st(&w), &g), 1e-4, "conv2d_backward_input");
-    pair(BE.conv2d_backward_weight(&st32(&x), &st32(&gy), &g), BE.conv2d_backward_weight(&st(&x), &st(&gy), &g), 1e-3, "conv2d_backward_weight");
+    pair(
+        BE.conv2d_backward_input(&st32(&gy), &st32(&w), &g),
+        BE.conv2d_backward_input(&st(&gy), &st(&w), &g),
+        1e-4,
+        "conv2d_backward_input",
+    );
+    pair(
+        BE.conv2d_backward_weight(&st32(&x), &st32(&gy), &g),
+        BE.conv2d_backward_weight(&st(&x), &st(&gy), &g),
+        1e-3,
+        "conv2d_backward_weight",
+    );
 
     let ng = NormGeom { n: 2, c: 8, hw: 48 * 48, instance: false };
     // Offset so |mean| >> std: the f32 path must subtract the mean before scaling.
@@ -597,7 +662,8 @@ fn f32_path_agrees_with_f64_path() {
         let (y32, m32, i32_) = BE.norm_forward(&st32(&xn), Some(&st32(&gamma)), None, &ng, 1e-5);
         let (y64, m64, i64_) = BE.norm_forward(&st(&xn), Some(&st(&gamma)), None, &ng, 1e-5);
         pair(y32, y64, 1e-4, "norm y");
-        let (gx32, gg32, _) = BE.norm_backward(&st32(&xn), &st32(&gyn), &m32, &i32_, Some(&st32(&gamma)), &ng);
+        let (gx32, gg32, _) =
+            BE.norm_backward(&st32(&xn), &st32(&gyn), &m32, &i32_, Some(&st32(&gamma)), &ng);
         let (gx64, gg64, _) = BE.norm_backward(&st(&xn), &st(&gyn), &m64, &i64_, Some(&st(&gamma)), &ng);
         pair(gx32, gx64, 1e-4, "norm gx");
         pair(gg32.unwrap(), gg64.unwrap(), 1e-3, "norm ggamma");
@@ -606,15 +672,32 @@ fn f32_path_agrees_with_f64_path() {
     let big = rnd(50_000, 147);
     let other = rnd(50_000, 148);
     pair(BE.unary(Unary::Tanh, &st32(&big)), BE.unary(Unary::Tanh, &st(&big)), 1e-6, "tanh");
-    pair(BE.binary(Binary::Mul, &st32(&big), &st32(&other)), BE.binary(Binary::Mul, &st(&big), &st(&other)), 1e-6, "mul");
-    pair(BE.loss(Loss::BceWithLogits, &st32(&big), &st32(&other)), BE.loss(Loss::BceWithLogits, &st(&big), &st(&other)), 1e-5, "bce");
+    pair(
+        BE.binary(Binary::Mul, &st32(&big), &st32(&other)),
+        BE.binary(Binary::Mul, &st(&big), &st(&other)),
+        1e-6,
+        "mul",
+    );
+    pair(
+        BE.loss(Loss::BceWithLogits, &st32(&big), &st32(&other)),
+        BE.loss(Loss::BceWithLogits, &st(&big), &st(&other)),
+        1e-5,
+        "bce",
+    );
     pair(BE.gram(&st32(&big), 1, 50, 1000), BE.gram(&st(&big), 1, 50, 1000), 1e-5, "gram");
     pair(BE.tv(&st32(&big), 2, 1, 100, 250), BE.tv(&st(&big), 2, 1, 100, 250), 1e-5, "tv");
-    pair(BE.pool2(Pool::Max, &st32(&big), 2, 1, 100, 250), BE.pool2(Pool::Max, &st(&big), 2, 1, 100, 250), 1e-6, "max pool");
+    pair(
+        BE.pool2(Pool::Max, &st32(&big), 2, 1, 100, 250),
+        BE.pool2(Pool::Max, &st(&big), 2, 1, 100, 250),
+        1e-6,
+        "max pool",
+    );
 
     let h = AdamStep { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, step: 3 };
-    let (mut p32, mut m32, mut v32) = (st32(&big), st32(&other), st32(&other.iter().map(|v| v * v).collect::<Vec<_>>()));
-    let (mut p64, mut m64, mut v64) = (st(&big), st(&other), st(&other.iter().map(|v| v * v).collect::<Vec<_>>()));
+    let (mut p32, mut m32, mut v32) =
+        (st32(&big), st32(&other), st32(&other.iter().map(|v| v * v).collect::<Vec<_>>()));
+    let (mut p64, mut m64, mut v64) =
+        (st(&big), st(&other), st(&other.iter().map(|v| v * v).collect::<Vec<_>>()));
     let grad = rnd(50_000, 149);
     BE.adam_step(&mut p32, &st32(&grad), &mut m32, &mut v32, &h);
     BE.adam_step(&mut p64, &st(&grad), &mut m64, &mut v64, &h);

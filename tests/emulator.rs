@@ -56,11 +56,21 @@ fn matmul_ref(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| if x.is_nan() || y.is_nan() { f32::INFINITY } else { (x - y).abs() }).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| if x.is_nan() || y.is_nan() { f32::INFINITY } else { (x - y).abs() })
+        .fold(0.0, f32::max)
 }
 
 /// Runs selftest/<kernel> (matmul_tiled or its racy twin) on m x k times k x n.
-fn run_matmul(rt: &dyn Runtime, kernel: &str, m: usize, n: usize, k: usize, seed: u64) -> (Vec<f32>, Vec<f32>, f64) {
+fn run_matmul(
+    rt: &dyn Runtime,
+    kernel: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>, f64) {
     let a = random(m * k, seed, -1.0, 1.0);
     let b = random(k * n, seed + 1, -1.0, 1.0);
     let (da, db, dc) = (upload(rt, &a), upload(rt, &b), rt.alloc(m * n));
@@ -83,7 +93,10 @@ fn tiled_matmul_with_static_shared_memory() {
         assert!(max_abs_diff(&got, &want) < 1e-5, "{}: diff {}", rt.name(), max_abs_diff(&got, &want));
         let (got, want, ms) = run_matmul(&*rt, "matmul_tiled", 128, 128, 128, 2);
         assert!(max_abs_diff(&got, &want) < 1e-4, "{}", rt.name());
-        eprintln!("{}: 128^3 tiled matmul (64 blocks x 256 threads, 16 barriers each) took {ms:.1} ms", rt.name());
+        eprintln!(
+            "{}: 128^3 tiled matmul (64 blocks x 256 threads, 16 barriers each) took {ms:.1} ms",
+            rt.name()
+        );
     }
 }
 
@@ -100,7 +113,10 @@ fn missing_barrier_gives_a_wrong_result() {
     for (kernel, must_match) in [("shift_sync", true), ("shift_racy", false)] {
         let (dx, dy) = (upload(&*rt, &x), rt.alloc(n));
         let (mut px, mut py) = (dx.ptr, dy.ptr);
-        unsafe { rt.launch("selftest", kernel, [4, 1, 1], [256, 1, 1], 0, &mut [arg(&mut px), arg(&mut py)]) }.unwrap();
+        unsafe {
+            rt.launch("selftest", kernel, [4, 1, 1], [256, 1, 1], 0, &mut [arg(&mut px), arg(&mut py)])
+        }
+        .unwrap();
         let got = rt.dtoh(&dy);
         let wrong = got.iter().zip(&want).filter(|(g, w)| g != w).count();
         if must_match {
@@ -122,7 +138,17 @@ fn dynamic_shared_memory_reduction() {
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(blocks));
         let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
         let mut args = [arg(&mut px), arg(&mut po), arg(&mut ni)];
-        unsafe { rt.launch("selftest", "block_sum_dyn", [blocks as u32, 1, 1], [threads as u32, 1, 1], (threads * 4) as u32, &mut args) }.unwrap();
+        unsafe {
+            rt.launch(
+                "selftest",
+                "block_sum_dyn",
+                [blocks as u32, 1, 1],
+                [threads as u32, 1, 1],
+                (threads * 4) as u32,
+                &mut args,
+            )
+        }
+        .unwrap();
         let got = rt.dtoh(&dout);
         for b in 0..blocks {
             let want: f64 = x[b * threads..((b + 1) * threads).min(n)].iter().map(|&v| v as f64).sum();
@@ -140,7 +166,10 @@ fn warp_shuffles_and_votes() {
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(8 * warps));
         let (mut px, mut po) = (dx.ptr, dout.ptr);
         // 3 blocks of 2 warps.
-        unsafe { rt.launch("selftest", "warp_ops", [3, 1, 1], [64, 1, 1], 0, &mut [arg(&mut px), arg(&mut po)]) }.unwrap();
+        unsafe {
+            rt.launch("selftest", "warp_ops", [3, 1, 1], [64, 1, 1], 0, &mut [arg(&mut px), arg(&mut po)])
+        }
+        .unwrap();
         let out = rt.dtoh(&dout);
         for w in 0..warps {
             let v = &x[32 * w..32 * (w + 1)];
@@ -171,11 +200,23 @@ fn atomics_across_blocks() {
         let total = upload(&*rt, &[0.0]);
         let (mut px, mut ps, mut pc, mut pm, mut pt) = (dx.ptr, sums.ptr, counts.ptr, maxbits.ptr, total.ptr);
         let (mut ni, mut nb) = (n as i32, nbins as i32);
-        let mut args = [arg(&mut px), arg(&mut ps), arg(&mut pc), arg(&mut pm), arg(&mut pt), arg(&mut ni), arg(&mut nb)];
-        unsafe { rt.launch("selftest", "atomic_hist", [(n as u32).div_ceil(128), 1, 1], [128, 1, 1], 0, &mut args) }.unwrap();
+        let mut args = [
+            arg(&mut px),
+            arg(&mut ps),
+            arg(&mut pc),
+            arg(&mut pm),
+            arg(&mut pt),
+            arg(&mut ni),
+            arg(&mut nb),
+        ];
+        unsafe {
+            rt.launch("selftest", "atomic_hist", [(n as u32).div_ceil(128), 1, 1], [128, 1, 1], 0, &mut args)
+        }
+        .unwrap();
         let (got_sums, got_counts) = (rt.dtoh(&sums), rt.dtoh(&counts));
         for b in 0..nbins {
-            let in_bin: Vec<f32> = x.iter().cloned().filter(|&v| ((v * nbins as f32) as usize).min(nbins - 1) == b).collect();
+            let in_bin: Vec<f32> =
+                x.iter().cloned().filter(|&v| ((v * nbins as f32) as usize).min(nbins - 1) == b).collect();
             assert_eq!(got_counts[b].to_bits() as i32, in_bin.len() as i32, "bin {b} count");
             let want: f64 = in_bin.iter().map(|&v| v as f64).sum();
             // Summation order varies with the schedule: f32 rounding of ~700 terms.
@@ -193,13 +234,29 @@ fn out_of_bounds_write_is_reported_with_the_kernel_name() {
     let rt = emu_runtime();
     let y = rt.alloc(100);
     let (mut py, mut n) = (y.ptr, 100i32);
-    let err = unsafe { rt.launch("selftest", "oob_write", [1, 1, 1], [128, 1, 1], 0, &mut [arg(&mut py), arg(&mut n)]) }.unwrap_err();
+    let err = unsafe {
+        rt.launch("selftest", "oob_write", [1, 1, 1], [128, 1, 1], 0, &mut [arg(&mut py), arg(&mut n)])
+    }
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("selftest/oob_write") && msg.contains("after its end") && msg.contains("100 f32"), "{msg}");
+    assert!(
+        msg.contains("selftest/oob_write") && msg.contains("after its end") && msg.contains("100 f32"),
+        "{msg}"
+    );
     assert!(!msg.contains('\n'), "one line: {msg}");
     // The guard was repaired: a correct launch on the same buffer passes.
     let (mut py, mut px, mut a, mut n) = (y.ptr, y.ptr, 1.0f32, 100i32);
-    unsafe { rt.launch("selftest", "axpy", [1, 1, 1], [128, 1, 1], 0, &mut [arg(&mut py), arg(&mut px), arg(&mut a), arg(&mut n)]) }.unwrap();
+    unsafe {
+        rt.launch(
+            "selftest",
+            "axpy",
+            [1, 1, 1],
+            [128, 1, 1],
+            0,
+            &mut [arg(&mut py), arg(&mut px), arg(&mut a), arg(&mut n)],
+        )
+    }
+    .unwrap();
 }
 
 #[test]
@@ -207,7 +264,9 @@ fn shared_memory_overflow_is_reported() {
     let rt = emu_runtime();
     let y = rt.alloc(1);
     let mut py = y.ptr;
-    let err = unsafe { rt.launch("selftest", "shared_overflow", [2, 1, 1], [33, 1, 1], 0, &mut [arg(&mut py)]) }.unwrap_err();
+    let err =
+        unsafe { rt.launch("selftest", "shared_overflow", [2, 1, 1], [33, 1, 1], 0, &mut [arg(&mut py)]) }
+            .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("selftest/shared_overflow") && msg.contains("__shared__"), "{msg}");
 }
@@ -217,7 +276,9 @@ fn deadlock_is_reported() {
     let rt = emu_runtime();
     let y = rt.alloc(32);
     let mut py = y.ptr;
-    let err = unsafe { rt.launch("selftest", "divergent_barrier", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut py)]) }.unwrap_err();
+    let err =
+        unsafe { rt.launch("selftest", "divergent_barrier", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut py)]) }
+            .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("deadlock") && msg.contains("16 thread(s) wait at __syncthreads"), "{msg}");
     // The emulator recovers: the next launch runs.
@@ -229,13 +290,18 @@ fn launch_errors_are_one_clear_line() {
     let rt = emu_runtime();
     let y = rt.alloc(4);
     let (mut py, mut n) = (y.ptr, 4i32);
-    let e = unsafe { rt.launch("selftest", "no_such_kernel", [1, 1, 1], [1, 1, 1], 0, &mut [arg(&mut py)]) }.unwrap_err();
+    let e = unsafe { rt.launch("selftest", "no_such_kernel", [1, 1, 1], [1, 1, 1], 0, &mut [arg(&mut py)]) }
+        .unwrap_err();
     assert!(e.to_string().contains("no kernel `no_such_kernel` in kernels/selftest.cu"), "{e}");
     let e = unsafe { rt.launch("nomodule", "k", [1, 1, 1], [1, 1, 1], 0, &mut []) }.unwrap_err();
     assert!(e.to_string().contains("no kernel module `nomodule`"), "{e}");
-    let e = unsafe { rt.launch("selftest", "oob_write", [1, 1, 1], [1025, 1, 1], 0, &mut [arg(&mut py), arg(&mut n)]) }.unwrap_err();
+    let e = unsafe {
+        rt.launch("selftest", "oob_write", [1, 1, 1], [1025, 1, 1], 0, &mut [arg(&mut py), arg(&mut n)])
+    }
+    .unwrap_err();
     assert!(e.to_string().contains("at most 1024 threads"), "{e}");
-    let e = unsafe { rt.launch("selftest", "oob_write", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut py)]) }.unwrap_err();
+    let e = unsafe { rt.launch("selftest", "oob_write", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut py)]) }
+        .unwrap_err();
     assert!(e.to_string().contains("takes 2 parameters, the launch passed 1"), "{e}");
 }
 
@@ -265,7 +331,17 @@ fn kernel_without_barriers_is_fast() {
     let (dx, dy) = (upload(&*rt, &x), upload(&*rt, &y0));
     let (mut py, mut px, mut a, mut ni) = (dy.ptr, dx.ptr, 0.5f32, n as i32);
     let t = Instant::now();
-    unsafe { rt.launch("selftest", "axpy", [(n as u32).div_ceil(256), 1, 1], [256, 1, 1], 0, &mut [arg(&mut py), arg(&mut px), arg(&mut a), arg(&mut ni)]) }.unwrap();
+    unsafe {
+        rt.launch(
+            "selftest",
+            "axpy",
+            [(n as u32).div_ceil(256), 1, 1],
+            [256, 1, 1],
+            0,
+            &mut [arg(&mut py), arg(&mut px), arg(&mut a), arg(&mut ni)],
+        )
+    }
+    .unwrap();
     let ms = t.elapsed().as_secs_f64() * 1e3;
     eprintln!("emu: axpy over 2^20 elements (4096 blocks x 256 threads) took {ms:.1} ms");
     let got = rt.dtoh(&dy);
@@ -279,7 +355,17 @@ fn declaration_forms_and_barrier_count() {
         let x = random(n, 12, -1.0, 1.0);
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(n));
         let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
-        unsafe { rt.launch("selftest", "syntax_forms", [3, 1, 1], [128, 1, 1], 0, &mut [arg(&mut px), arg(&mut po), arg(&mut ni)]) }.unwrap();
+        unsafe {
+            rt.launch(
+                "selftest",
+                "syntax_forms",
+                [3, 1, 1],
+                [128, 1, 1],
+                0,
+                &mut [arg(&mut px), arg(&mut po), arg(&mut ni)],
+            )
+        }
+        .unwrap();
         let got = rt.dtoh(&dout);
         for i in 0..n {
             let b = i / 128;

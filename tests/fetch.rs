@@ -67,7 +67,8 @@ fn fetch_dataset_downloads_and_unpacks_into_the_aligned_layout() {
     assert_eq!(fs::read(root.join("train/1.png")).unwrap(), png_bytes(8, 4));
     assert!(root.join("test/1.png").is_file());
     // Nothing else left behind: no archive, no staging folder, no temp file.
-    let mut left: Vec<String> = fs::read_dir(&dest).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut left: Vec<String> =
+        fs::read_dir(&dest).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     left.sort();
     assert_eq!(left, vec!["tiny"]);
     // Already there: not downloaded again (the server has stopped answering).
@@ -96,7 +97,10 @@ fn archives_with_the_splits_at_the_top_are_accepted() {
 fn http_errors_and_unknown_names_are_clean_errors() {
     let dir = TempDir::new("fetch-errors");
     let url = serve(vec![("404 Not Found", Vec::new(), 0)]);
-    let e = format!("{:#}", fetch_dataset("facades", dir.path(), Some(&format!("{url}/facades.tar.gz"))).unwrap_err());
+    let e = format!(
+        "{:#}",
+        fetch_dataset("facades", dir.path(), Some(&format!("{url}/facades.tar.gz"))).unwrap_err()
+    );
     assert!(e.contains("404"), "{e}");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
 

@@ -30,7 +30,8 @@ fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
     let loss = reduce(&f(inputs), 999);
     let grads = loss.backward();
     for (k, x) in inputs.iter().enumerate() {
-        let analytic = grads.get(x).unwrap_or_else(|| panic!("{name}: no gradient for input {k}")).to_vec_f64();
+        let analytic =
+            grads.get(x).unwrap_or_else(|| panic!("{name}: no gradient for input {k}")).to_vec_f64();
         let base = x.to_vec_f64();
         let mut worst = 0.0f64;
         for i in 0..base.len() {
@@ -81,11 +82,15 @@ fn batch_norm_train_and_eval() {
     let x = param(&[3, 2, 3, 5], 21);
     let g = param(&[2], 22);
     let b = param(&[2], 23);
-    check("batch_norm train affine", &[x.clone(), g.clone(), b.clone()], |t| t[0].batch_norm_train(Some(&t[1]), Some(&t[2]), None, 0.1, 1e-5));
+    check("batch_norm train affine", &[x.clone(), g.clone(), b.clone()], |t| {
+        t[0].batch_norm_train(Some(&t[1]), Some(&t[2]), None, 0.1, 1e-5)
+    });
     check("batch_norm train plain", &[x.clone()], |t| t[0].batch_norm_train(None, None, None, 0.1, 1e-5));
     let rm = rand(&[2], 24);
     let rv = rand(&[2], 25).sqr().affine(1.0, 0.5);
-    check("batch_norm eval affine", &[x, g, b], |t| t[0].batch_norm_eval(Some(&t[1]), Some(&t[2]), &rm, &rv, 1e-5));
+    check("batch_norm eval affine", &[x, g, b], |t| {
+        t[0].batch_norm_eval(Some(&t[1]), Some(&t[2]), &rm, &rv, 1e-5)
+    });
 }
 
 #[test]

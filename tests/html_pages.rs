@@ -18,7 +18,18 @@ fn chromium() -> Option<PathBuf> {
 fn rendered(browser: &Path, page: &Path) -> String {
     let profile = std::env::temp_dir().join(format!("engine-chromium-{}", std::process::id()));
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--allow-file-access-from-files", "--virtual-time-budget=5000"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=5000",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
@@ -29,7 +40,10 @@ fn rendered(browser: &Path, page: &Path) -> String {
 
 fn attr(dom: &str, name: &str) -> usize {
     let key = format!("data-{name}=\"");
-    let start = dom.find(&key).unwrap_or_else(|| panic!("no {key} in the rendered page:\n{}", &dom[..dom.len().min(2000)])) + key.len();
+    let start = dom
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {key} in the rendered page:\n{}", &dom[..dom.len().min(2000)]))
+        + key.len();
     dom[start..].split('"').next().unwrap().parse().unwrap()
 }
 
@@ -44,7 +58,30 @@ fn training_and_test_pages_render_with_all_images() {
     let root = engine::pix2pix::synth::generate_builtin(&dir.join("data"), 32, 4, 2, 2, 5).unwrap();
     let ck = dir.join("ck");
     let train = Command::new(BIN)
-        .args(["--device", "cpu", "train-pix2pix", "--netg", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "36", "--crop-size", "32", "--n-epochs", "2", "--n-epochs-decay", "1", "--print-freq", "1", "--name", "page", "--dataroot"])
+        .args([
+            "--device",
+            "cpu",
+            "train-pix2pix",
+            "--netg",
+            "unet_32",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--load-size",
+            "36",
+            "--crop-size",
+            "32",
+            "--n-epochs",
+            "2",
+            "--n-epochs-decay",
+            "1",
+            "--print-freq",
+            "1",
+            "--name",
+            "page",
+            "--dataroot",
+        ])
         .arg(&root)
         .arg("--checkpoints-dir")
         .arg(&ck)
@@ -57,7 +94,13 @@ fn training_and_test_pages_render_with_all_images() {
     assert_eq!(attr(&dom, "series"), 4, "G_GAN, D_real, D_fake and G_L1 curves are drawn");
 
     let results = dir.join("results");
-    let test = Command::new(BIN).args(["--device", "cpu", "test-pix2pix", "--name", "page", "--checkpoints-dir"]).arg(&ck).arg("--results-dir").arg(&results).output().unwrap();
+    let test = Command::new(BIN)
+        .args(["--device", "cpu", "test-pix2pix", "--name", "page", "--checkpoints-dir"])
+        .arg(&ck)
+        .arg("--results-dir")
+        .arg(&results)
+        .output()
+        .unwrap();
     assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stderr));
     let dom = rendered(&browser, &results.join("page").join("test_latest").join("index.html"));
     assert_eq!(attr(&dom, "images"), 6);

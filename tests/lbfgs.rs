@@ -18,7 +18,8 @@ fn rosenbrock(x: &[f64]) -> (f64, Vec<f64>) {
 }
 
 fn least_squares(a: &[Vec<f64>], b: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
-    let r: Vec<f64> = a.iter().zip(b).map(|(row, bi)| row.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() - bi).collect();
+    let r: Vec<f64> =
+        a.iter().zip(b).map(|(row, bi)| row.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() - bi).collect();
     let f = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
     let g = (0..x.len()).map(|j| a.iter().zip(&r).map(|(row, ri)| row[j] * ri).sum()).collect();
     (f, g)
@@ -49,7 +50,13 @@ fn rosenbrock_2d_strong_wolfe_converges() {
     assert!(rosenbrock(&x).0 < 1e-8, "{out:?}");
     // Close to the minimum PyTorch's tests end the run; which one fires first varies.
     assert!(
-        matches!(out.reason, StopReason::GradTolerance | StopReason::ChangeTolerance | StopReason::StepTolerance | StopReason::NotDescent),
+        matches!(
+            out.reason,
+            StopReason::GradTolerance
+                | StopReason::ChangeTolerance
+                | StopReason::StepTolerance
+                | StopReason::NotDescent
+        ),
         "{out:?}"
     );
     assert!(out.iterations < 100, "{out:?}");
@@ -67,7 +74,8 @@ fn rosenbrock_10d_strong_wolfe_converges() {
 fn rosenbrock_2d_fixed_step_converges() {
     // Without line search the unit step overshoots on Rosenbrock; lr 0.1 is stable.
     let mut x = vec![-1.5, 2.0];
-    let mut opt = Lbfgs::new(LbfgsConfig { lr: 0.1, max_iter: 5000, max_eval: Some(10000), ..LbfgsConfig::default() });
+    let mut opt =
+        Lbfgs::new(LbfgsConfig { lr: 0.1, max_iter: 5000, max_eval: Some(10000), ..LbfgsConfig::default() });
     let out = opt.step(&mut x, rosenbrock);
     assert_all_near(&x, 1.0, 1e-3);
     assert_ne!(out.reason, StopReason::MaxIter, "{out:?}");
@@ -77,7 +85,8 @@ fn rosenbrock_2d_fixed_step_converges() {
 fn rosenbrock_10d_fixed_step_converges_over_several_steps() {
     // (From (-1.2, 1, ...) the fixed step settles in the local minimum near x0 = -1.)
     let mut x: Vec<f64> = (0..10).map(|i| 0.1 * i as f64).collect();
-    let mut opt = Lbfgs::new(LbfgsConfig { lr: 0.1, max_iter: 200, history_size: 10, ..LbfgsConfig::default() });
+    let mut opt =
+        Lbfgs::new(LbfgsConfig { lr: 0.1, max_iter: 200, history_size: 10, ..LbfgsConfig::default() });
     for _ in 0..100 {
         let out = opt.step(&mut x, rosenbrock);
         if out.reason != StopReason::MaxIter && out.reason != StopReason::MaxEval {
@@ -133,7 +142,11 @@ fn zero_gradient_returns_at_once() {
 #[test]
 fn max_iter_and_max_eval_are_reported() {
     let mut x = vec![-1.5, 2.0];
-    let mut opt = Lbfgs::new(LbfgsConfig { max_iter: 3, line_search: LineSearch::StrongWolfe, ..LbfgsConfig::default() });
+    let mut opt = Lbfgs::new(LbfgsConfig {
+        max_iter: 3,
+        line_search: LineSearch::StrongWolfe,
+        ..LbfgsConfig::default()
+    });
     let out = opt.step(&mut x, rosenbrock);
     // max_eval defaults to 3 * 5 / 4 = 3: the line search's first evaluations use it up.
     assert_eq!(out.reason, StopReason::MaxEval, "{out:?}");
@@ -204,7 +217,8 @@ fn near(a: f64, b: f64) -> bool {
 
 #[test]
 fn iterates_match_torch() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lbfgs_torch.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lbfgs_torch.json")).unwrap();
     let fixture: Value = serde_json::from_str(&text).unwrap();
     let ls_a: Vec<Vec<f64>> = fixture["least_squares"]["A"].as_array().unwrap().iter().map(f64s).collect();
     let ls_b = f64s(&fixture["least_squares"]["b"]);
@@ -244,9 +258,16 @@ fn iterates_match_torch() {
                 (f, g)
             });
             let want_x = f64s(&want["x"]);
-            assert!(x.iter().zip(&want_x).all(|(a, b)| near(*a, *b)), "{name} step {k}: x {x:?}, torch {want_x:?}");
+            assert!(
+                x.iter().zip(&want_x).all(|(a, b)| near(*a, *b)),
+                "{name} step {k}: x {x:?}, torch {want_x:?}"
+            );
             assert!(near(out.loss, want["loss"].as_f64().unwrap()), "{name} step {k}: loss {}", out.loss);
-            assert_eq!(opt.func_evals() as u64, want["func_evals"].as_u64().unwrap(), "{name} step {k}: func_evals");
+            assert_eq!(
+                opt.func_evals() as u64,
+                want["func_evals"].as_u64().unwrap(),
+                "{name} step {k}: func_evals"
+            );
             assert_eq!(opt.n_iter() as u64, want["n_iter"].as_u64().unwrap(), "{name} step {k}: n_iter");
         }
         let want_evals = case["evals"].as_array().unwrap();

@@ -6,14 +6,23 @@ use serde_json::Value;
 
 #[test]
 fn schedules_match_torch() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lr_schedules_torch.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lr_schedules_torch.json"))
+            .unwrap();
     let fixture: Value = serde_json::from_str(&text).unwrap();
     let cases = fixture["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 7);
     for case in cases {
         let u = |k: &str| case[k].as_u64().unwrap() as usize;
         let name = case["policy"].as_str().unwrap();
-        let policy = LrPolicy::from_options(name, u("epoch_count"), u("n_epochs"), u("n_epochs_decay"), u("lr_decay_iters")).unwrap();
+        let policy = LrPolicy::from_options(
+            name,
+            u("epoch_count"),
+            u("n_epochs"),
+            u("n_epochs_decay"),
+            u("lr_decay_iters"),
+        )
+        .unwrap();
         let base = case["base_lr"].as_f64().unwrap();
         let want: Vec<f64> = case["lrs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let mut sched = LrScheduler::new(policy.clone(), base);

@@ -4,8 +4,9 @@
 
 use engine::backend::DType;
 use engine::nn::{
-    define_d, define_g, init, parse_netg, summary, Activation, BatchNorm2d, Dropout, Entry, Module, NLayerDiscriminator, Norm, PixelDiscriminator, StateData, StateEntry,
-    UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
+    define_d, define_g, init, parse_netg, summary, Activation, BatchNorm2d, Dropout, Entry, Module,
+    NLayerDiscriminator, Norm, PixelDiscriminator, StateData, StateEntry, UnetGenerator, Vgg19, VggPooling,
+    VGG19_LAYERS,
 };
 use engine::{no_grad, Device, Tensor};
 use std::collections::HashMap;
@@ -64,7 +65,9 @@ fn read_reference(file: &str) -> Reference {
 fn layout(m: &dyn Module) -> Vec<(String, Vec<usize>, String)> {
     let mut out = Vec::new();
     m.visit("", &mut |name, e| match e {
-        Entry::Param(t, _) | Entry::Buffer(t) => out.push((name.to_string(), t.shape().to_vec(), "float32".to_string())),
+        Entry::Param(t, _) | Entry::Buffer(t) => {
+            out.push((name.to_string(), t.shape().to_vec(), "float32".to_string()))
+        }
         Entry::Counter(_) => out.push((name.to_string(), vec![], "int64".to_string())),
         Entry::Rng(_) => {}
     });
@@ -81,7 +84,10 @@ fn check_against_reference(file: &str, m: &dyn Module) {
     assert_eq!(m.num_parameters(), r.trainable, "{file}: trainable parameters");
     let named = m.named_parameters();
     assert!(named.iter().all(|(_, t)| t.requires_grad()), "{file}: every parameter requires grad");
-    assert!(named.iter().all(|(n, _)| !n.contains("running") && !n.contains("num_batches")), "{file}: buffers are not parameters");
+    assert!(
+        named.iter().all(|(n, _)| !n.contains("running") && !n.contains("num_batches")),
+        "{file}: buffers are not parameters"
+    );
 }
 
 #[test]
@@ -140,7 +146,18 @@ fn vgg19_names_shapes_counts_match_reference() {
 fn norm_none_keeps_reference_indices_without_biases() {
     let net = NLayerDiscriminator::zeroed(6, 8, 3, Norm::None, &dev());
     let names: Vec<String> = net.state_dict().into_iter().map(|e| e.name).collect();
-    assert_eq!(names, ["model.0.weight", "model.0.bias", "model.2.weight", "model.5.weight", "model.8.weight", "model.11.weight", "model.11.bias"]);
+    assert_eq!(
+        names,
+        [
+            "model.0.weight",
+            "model.0.bias",
+            "model.2.weight",
+            "model.5.weight",
+            "model.8.weight",
+            "model.11.weight",
+            "model.11.bias"
+        ]
+    );
     let x = rand(&[1, 6, 32, 32], 1);
     assert_eq!(net.forward(&x).shape(), &[1, 1, 2, 2]);
 }
@@ -201,7 +218,12 @@ fn summaries_list_layers_shapes_and_reference_counts() {
     assert!(p.contains("trainable parameters: 2,768,705") && p.contains("output [1, 1, 30, 30]"), "{p}");
     assert!(summary("pixelgan", None).unwrap().contains("trainable parameters: 9,024"));
     let v = summary("vgg19", None).unwrap();
-    assert!(v.contains("relu5_1") && v.contains("trainable parameters: 20,024,384") && v.contains("output [1, 512, 7, 7]"), "{v}");
+    assert!(
+        v.contains("relu5_1")
+            && v.contains("trainable parameters: 20,024,384")
+            && v.contains("output [1, 512, 7, 7]"),
+        "{v}"
+    );
     assert!(summary("resnet", None).is_err());
     assert!(summary("unet_256", Some(100)).is_err());
     assert!(summary("patchgan", Some(8)).is_err());
@@ -261,7 +283,10 @@ fn state_dict_round_trip_is_bit_exact() {
     let rng = a.rng_state();
     assert_eq!(rng.len(), 1, "unet_64 has one dropout block");
     let counters: Vec<&StateEntry> = sd.iter().filter(|e| e.name.ends_with("num_batches_tracked")).collect();
-    assert!(!counters.is_empty() && counters.iter().all(|e| e.data == StateData::I64(vec![3]) && e.shape.is_empty()));
+    assert!(
+        !counters.is_empty()
+            && counters.iter().all(|e| e.data == StateData::I64(vec![3]) && e.shape.is_empty())
+    );
 
     let mut b = UnetGenerator::zeroed(3, 3, 6, 4, Norm::Batch, true, &d);
     let ids: Vec<usize> = b.parameters().iter().map(|t| t.id()).collect();
@@ -339,7 +364,10 @@ fn batch_norm_running_stats_follow_hand_computation() {
         let xv = x.to_vec_f32();
         let y = bn.forward(&x).to_vec_f32();
         for ch in 0..c {
-            let vals: Vec<f64> = (0..n).flat_map(|i| (0..hw).map(move |j| (i, j))).map(|(i, j)| xv[(i * c + ch) * hw + j] as f64).collect();
+            let vals: Vec<f64> = (0..n)
+                .flat_map(|i| (0..hw).map(move |j| (i, j)))
+                .map(|(i, j)| xv[(i * c + ch) * hw + j] as f64)
+                .collect();
             let cnt = vals.len() as f64;
             let mean = vals.iter().sum::<f64>() / cnt;
             let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / cnt;
@@ -354,8 +382,14 @@ fn batch_norm_running_stats_follow_hand_computation() {
             }
         }
         for ch in 0..c {
-            assert!((bn.running_mean.to_vec_f32()[ch] as f64 - rm[ch]).abs() < 1e-5, "running_mean after step {step}");
-            assert!((bn.running_var.to_vec_f32()[ch] as f64 - rv[ch]).abs() < 1e-5, "running_var after step {step}");
+            assert!(
+                (bn.running_mean.to_vec_f32()[ch] as f64 - rm[ch]).abs() < 1e-5,
+                "running_mean after step {step}"
+            );
+            assert!(
+                (bn.running_var.to_vec_f32()[ch] as f64 - rv[ch]).abs() < 1e-5,
+                "running_var after step {step}"
+            );
         }
     }
     assert_eq!(bn.num_batches_tracked.get(), 4);
@@ -439,13 +473,25 @@ fn manual_unet(p: &HashMap<String, Tensor>, x: &Tensor, num_downs: usize) -> Ten
     fn up(p: &HashMap<String, Tensor>, name: &str, x: &Tensor) -> Tensor {
         x.relu().conv_transpose2d(&p[&format!("{name}.weight")], p.get(&format!("{name}.bias")), 2, 1, 0)
     }
-    fn block(p: &HashMap<String, Tensor>, prefix: &str, x: &Tensor, depth: usize, innermost: usize) -> Tensor {
+    fn block(
+        p: &HashMap<String, Tensor>,
+        prefix: &str,
+        x: &Tensor,
+        depth: usize,
+        innermost: usize,
+    ) -> Tensor {
         let h = x.leaky_relu(0.2);
         let down = conv(p, &format!("{prefix}1"), &h);
         let u = if depth == innermost {
             up(p, &format!("{prefix}3"), &down)
         } else {
-            let inner = block(p, &format!("{prefix}3.model."), &down.instance_norm(None, None, 1e-5), depth + 1, innermost);
+            let inner = block(
+                p,
+                &format!("{prefix}3.model."),
+                &down.instance_norm(None, None, 1e-5),
+                depth + 1,
+                innermost,
+            );
             up(p, &format!("{prefix}5"), &inner)
         };
         Tensor::cat_channels(&[&h, &u.instance_norm(None, None, 1e-5)])
@@ -479,7 +525,8 @@ fn unet_input_gradient_matches_finite_differences() {
     let gx = g.forward(&x).mul(&w).sum().backward().get(&x).unwrap().to_vec_f32();
 
     let to64 = |t: &Tensor| Tensor::from_f64(&t.to_vec_f64(), t.shape(), DType::F64, &d);
-    let p64: HashMap<String, Tensor> = g.named_parameters().iter().map(|(n, t)| (n.clone(), to64(t))).collect();
+    let p64: HashMap<String, Tensor> =
+        g.named_parameters().iter().map(|(n, t)| (n.clone(), to64(t))).collect();
     let (x64, w64) = (to64(&x), to64(&w));
     let loss64 = |x: &Tensor| manual_unet(&p64, x, 5).mul(&w64).sum().item();
     let _guard = no_grad();
@@ -488,7 +535,10 @@ fn unet_input_gradient_matches_finite_differences() {
         let h = 1e-6;
         let numeric = (loss64(&x64.add(&v.scale(h))) - loss64(&x64.add(&v.scale(-h)))) / (2.0 * h);
         let analytic: f64 = gx.iter().zip(v.to_vec_f64()).map(|(a, b)| *a as f64 * b).sum();
-        assert!((analytic - numeric).abs() < 1e-4 * numeric.abs().max(1e-2), "direction {seed}: analytic {analytic} vs numeric {numeric}");
+        assert!(
+            (analytic - numeric).abs() < 1e-4 * numeric.abs().max(1e-2),
+            "direction {seed}: analytic {analytic} vs numeric {numeric}"
+        );
     }
 }
 
@@ -506,14 +556,21 @@ fn vgg_taps_pooling_freeze_and_partial_load() {
     let x = Vgg19::normalize(&img);
     let v = img.to_vec_f32();
     let xn = x.to_vec_f32();
-    assert!((xn[0] - (v[0] - 0.485) / 0.229).abs() < 1e-5 && (xn[16 * 20] - (v[16 * 20] - 0.456) / 0.224).abs() < 1e-5);
+    assert!(
+        (xn[0] - (v[0] - 0.485) / 0.229).abs() < 1e-5
+            && (xn[16 * 20] - (v[16 * 20] - 0.456) / 0.224).abs() < 1e-5
+    );
     let taps = vgg.forward_taps(&x, &["relu2_1", "conv1_1", "relu1_1", "relu3_1"]);
     let names: Vec<&str> = taps.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["relu2_1", "conv1_1", "relu1_1", "relu3_1"]);
     assert_eq!(taps[0].1.shape(), &[1, 128, 8, 10]);
     assert_eq!(taps[1].1.shape(), &[1, 64, 16, 20]);
     assert_eq!(taps[3].1.shape(), &[1, 256, 4, 5]);
-    assert_eq!(bits(&taps[1].1.relu().to_vec_f32()), bits(&taps[2].1.to_vec_f32()), "relu1_1 = relu(conv1_1)");
+    assert_eq!(
+        bits(&taps[1].1.relu().to_vec_f32()),
+        bits(&taps[2].1.to_vec_f32()),
+        "relu1_1 = relu(conv1_1)"
+    );
     // Only the image receives a gradient.
     let loss = taps[3].1.gram().sum().add(&taps[0].1.mean());
     let grads = loss.backward();

@@ -41,8 +41,12 @@ fn compile_error_names_the_file_and_shows_the_log() {
     if !nvrtc_found() {
         return;
     }
-    let bad = "#include \"prelude.cuh\"\nextern \"C\" __global__ void k(float* y) { y[0] = undefined_thing; }\n";
-    let e = compile::compile_source("kernels/bad.cu", bad, Target::Cubin(80)).err().expect("must fail").to_string();
+    let bad =
+        "#include \"prelude.cuh\"\nextern \"C\" __global__ void k(float* y) { y[0] = undefined_thing; }\n";
+    let e = compile::compile_source("kernels/bad.cu", bad, Target::Cubin(80))
+        .err()
+        .expect("must fail")
+        .to_string();
     assert!(e.starts_with("NVRTC failed to compile kernels/bad.cu for sm_80"), "{e}");
     assert!(e.contains("undefined_thing"), "{e}");
 }
@@ -91,6 +95,16 @@ fn ptxas_log_is_parsed() {
         ptxas info    : Used 8 registers, used 0 barriers, 368 bytes cmem[0]\n";
     let r = compile::parse_ptxas(log, "m", "sm_90");
     assert_eq!(r.len(), 2);
-    assert_eq!((r[0].kernel.as_str(), r[0].registers, r[0].shared_bytes, r[0].stack_bytes, r[0].spill_stores, r[0].spill_loads), ("k1", 40, 2176, 8, 4, 12));
+    assert_eq!(
+        (
+            r[0].kernel.as_str(),
+            r[0].registers,
+            r[0].shared_bytes,
+            r[0].stack_bytes,
+            r[0].spill_stores,
+            r[0].spill_loads
+        ),
+        ("k1", 40, 2176, 8, 4, 12)
+    );
     assert_eq!((r[1].kernel.as_str(), r[1].registers, r[1].shared_bytes), ("k2", 8, 0));
 }

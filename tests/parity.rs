@@ -8,7 +8,9 @@
 
 use engine::backend::cpu::CpuBackend;
 use engine::backend::device::DeviceBackend;
-use engine::backend::{philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
+use engine::backend::{
+    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary,
+};
 
 const F32: DType = DType::F32;
 
@@ -57,13 +59,23 @@ fn close(pair: &Pair, what: &str, got: &Storage, want: &Storage, atol: f32, rtol
         let err = (g - w).abs();
         let ok = err <= atol + rtol * w.abs();
         if !ok {
-            panic!("{} {what}: element {i} of {}: device {g} vs cpu {w} (|err| {err} > {atol} + {rtol}*|cpu|)", pair.dev_name(), got.len());
+            panic!(
+                "{} {what}: element {i} of {}: device {g} vs cpu {w} (|err| {err} > {atol} + {rtol}*|cpu|)",
+                pair.dev_name(),
+                got.len()
+            );
         }
         if err > worst.1 {
             worst = (i, err);
         }
     }
-    eprintln!("{} {what}: ok ({} elements, max |err| {:.2e} at {})", pair.dev_name(), got.len(), worst.1, worst.0);
+    eprintln!(
+        "{} {what}: ok ({} elements, max |err| {:.2e} at {})",
+        pair.dev_name(),
+        got.len(),
+        worst.1,
+        worst.0
+    );
 }
 
 #[track_caller]
@@ -72,7 +84,11 @@ fn identical(pair: &Pair, what: &str, got: &Storage, want: &Storage) {
     let want = pair.cpu.to_f32(want);
     assert_eq!(got.len(), want.len(), "{} {what}: length", pair.dev_name());
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert!(g.to_bits() == w.to_bits(), "{} {what}: element {i}: device {g} vs cpu {w} (must be bit-identical)", pair.dev_name());
+        assert!(
+            g.to_bits() == w.to_bits(),
+            "{} {what}: element {i}: device {g} vs cpu {w} (must be bit-identical)",
+            pair.dev_name()
+        );
     }
 }
 
@@ -125,16 +141,44 @@ fn elementwise_binary_affine_scalar() {
         let (bc, bd) = p.both(&p.randn(n));
         for op in [Binary::Add, Binary::Sub, Binary::Mul] {
             p.poison(&[n]);
-            close(p, &format!("binary {op:?}"), &p.dev.binary(op, &ad, &bd), &p.cpu.binary(op, &ac, &bc), EXACT.0, EXACT.1);
+            close(
+                p,
+                &format!("binary {op:?}"),
+                &p.dev.binary(op, &ad, &bd),
+                &p.cpu.binary(op, &ac, &bc),
+                EXACT.0,
+                EXACT.1,
+            );
         }
         p.poison(&[n]);
-        close(p, "affine", &p.dev.affine(&ad, -1.7, 0.3), &p.cpu.affine(&ac, -1.7, 0.3), ROUNDING.0, ROUNDING.1);
+        close(
+            p,
+            "affine",
+            &p.dev.affine(&ad, -1.7, 0.3),
+            &p.cpu.affine(&ac, -1.7, 0.3),
+            ROUNDING.0,
+            ROUNDING.1,
+        );
         let (sc, sd) = p.both(&[0.37]);
         p.poison(&[n]);
-        close(p, "mul_scalar_storage", &p.dev.mul_scalar_storage(&ad, &sd), &p.cpu.mul_scalar_storage(&ac, &sc), EXACT.0, EXACT.1);
+        close(
+            p,
+            "mul_scalar_storage",
+            &p.dev.mul_scalar_storage(&ad, &sd),
+            &p.cpu.mul_scalar_storage(&ac, &sc),
+            EXACT.0,
+            EXACT.1,
+        );
         p.poison(&[n]);
         // CPU multiplies in f64 before rounding; the device in f32: one rounding apart.
-        close(p, "broadcast_scalar", &p.dev.broadcast_scalar(&sd, n, -0.25), &p.cpu.broadcast_scalar(&sc, n, -0.25), ROUNDING.0, ROUNDING.1);
+        close(
+            p,
+            "broadcast_scalar",
+            &p.dev.broadcast_scalar(&sd, n, -0.25),
+            &p.cpu.broadcast_scalar(&sc, n, -0.25),
+            ROUNDING.0,
+            ROUNDING.1,
+        );
         let (mut accc, mut accd) = p.both(&p.randn(n));
         p.cpu.add_inplace(&mut accc, &bc);
         p.dev.add_inplace(&mut accd, &bd);
@@ -156,16 +200,37 @@ fn reductions() {
         for n in [1, 1237, 30001] {
             let (xc, xd) = p.both(&p.randn(n));
             p.poison(&[1, 64]);
-            close(p, &format!("sum_all n={n}"), &p.dev.sum_all(&xd), &p.cpu.sum_all(&xc), REDUCE.0 * 10.0, REDUCE.1);
+            close(
+                p,
+                &format!("sum_all n={n}"),
+                &p.dev.sum_all(&xd),
+                &p.cpu.sum_all(&xc),
+                REDUCE.0 * 10.0,
+                REDUCE.1,
+            );
         }
         // channel_sum: a plain case and one with several splits per channel (count 2*2500).
         for (n, c, hw) in [(3, 5, 37), (2, 2, 2500), (1, 70, 9)] {
             let (xc, xd) = p.both(&p.randn(n * c * hw));
             p.poison(&[c]);
-            close(p, &format!("channel_sum {n}x{c}x{hw}"), &p.dev.channel_sum(&xd, n, c, hw), &p.cpu.channel_sum(&xc, n, c, hw), REDUCE.0 * 10.0, REDUCE.1);
+            close(
+                p,
+                &format!("channel_sum {n}x{c}x{hw}"),
+                &p.dev.channel_sum(&xd, n, c, hw),
+                &p.cpu.channel_sum(&xc, n, c, hw),
+                REDUCE.0 * 10.0,
+                REDUCE.1,
+            );
             let (bc, bd) = p.both(&p.randn(c));
             p.poison(&[n * c * hw]);
-            close(p, &format!("add_channel_bias {n}x{c}x{hw}"), &p.dev.add_channel_bias(&xd, &bd, n, c, hw), &p.cpu.add_channel_bias(&xc, &bc, n, c, hw), EXACT.0, EXACT.1);
+            close(
+                p,
+                &format!("add_channel_bias {n}x{c}x{hw}"),
+                &p.dev.add_channel_bias(&xd, &bd, n, c, hw),
+                &p.cpu.add_channel_bias(&xc, &bc, n, c, hw),
+                EXACT.0,
+                EXACT.1,
+            );
         }
     });
 }
@@ -173,11 +238,11 @@ fn reductions() {
 fn conv_cases() -> Vec<ConvGeom> {
     vec![
         // n, c_in, h, w, c_out, k, stride, pad
-        ConvGeom::forward(2, 3, 9, 7, 5, (4, 4), 2, 1),   // pix2pix down/up-sampling shape
-        ConvGeom::forward(2, 5, 6, 5, 7, (3, 3), 1, 1),   // 3x3 same
-        ConvGeom::forward(1, 4, 5, 3, 6, (1, 1), 1, 0),   // 1x1
+        ConvGeom::forward(2, 3, 9, 7, 5, (4, 4), 2, 1), // pix2pix down/up-sampling shape
+        ConvGeom::forward(2, 5, 6, 5, 7, (3, 3), 1, 1), // 3x3 same
+        ConvGeom::forward(1, 4, 5, 3, 6, (1, 1), 1, 0), // 1x1
         ConvGeom::forward(1, 2, 10, 11, 3, (4, 4), 3, 2), // stride not dividing the kernel
-        ConvGeom::forward(1, 3, 7, 6, 4, (1, 1), 2, 0),   // kernel < stride: some gx phases get no taps
+        ConvGeom::forward(1, 3, 7, 6, 4, (1, 1), 2, 0), // kernel < stride: some gx phases get no taps
         ConvGeom::forward(2, 67, 5, 6, 70, (3, 3), 1, 1), // several tiles in M, N and K
         ConvGeom::forward(2, 3, 24, 24, 4, (3, 3), 1, 1), // long K for the weight gradient: split-K
         ConvGeom::forward(1, 130, 4, 3, 5, (3, 3), 1, 1), // long K, one output tile: split-K forward
@@ -192,15 +257,46 @@ fn conv2d_forward_and_backward() {
             let (xc, xd) = p.both(&p.randn(g.x_len()));
             let (wc, wd) = p.both(&p.randn(g.w_len()));
             let (gyc, gyd) = p.both(&p.randn(g.y_len()));
-            let what = format!("n{} c{}->{} {}x{} k{} s{} p{}", g.n, g.c_in, g.c_out, g.h, g.w, g.kh, g.stride, g.pad);
+            let what = format!(
+                "n{} c{}->{} {}x{} k{} s{} p{}",
+                g.n, g.c_in, g.c_out, g.h, g.w, g.kh, g.stride, g.pad
+            );
             p.poison(&[g.y_len()]);
-            close(p, &format!("conv2d {what}"), &p.dev.conv2d(&xd, &wd, &g), &p.cpu.conv2d(&xc, &wc, &g), GEMM.0, GEMM.1);
+            close(
+                p,
+                &format!("conv2d {what}"),
+                &p.dev.conv2d(&xd, &wd, &g),
+                &p.cpu.conv2d(&xc, &wc, &g),
+                GEMM.0,
+                GEMM.1,
+            );
             p.poison(&[g.x_len()]);
-            close(p, &format!("conv2d_backward_input {what}"), &p.dev.conv2d_backward_input(&gyd, &wd, &g), &p.cpu.conv2d_backward_input(&gyc, &wc, &g), GEMM.0, GEMM.1);
+            close(
+                p,
+                &format!("conv2d_backward_input {what}"),
+                &p.dev.conv2d_backward_input(&gyd, &wd, &g),
+                &p.cpu.conv2d_backward_input(&gyc, &wc, &g),
+                GEMM.0,
+                GEMM.1,
+            );
             p.poison(&[g.w_len(), 2 * g.w_len(), 4 * g.w_len()]);
-            close(p, &format!("conv2d_backward_weight {what}"), &p.dev.conv2d_backward_weight(&xd, &gyd, &g), &p.cpu.conv2d_backward_weight(&xc, &gyc, &g), GEMM.0 * 3.0, GEMM.1);
+            close(
+                p,
+                &format!("conv2d_backward_weight {what}"),
+                &p.dev.conv2d_backward_weight(&xd, &gyd, &g),
+                &p.cpu.conv2d_backward_weight(&xc, &gyc, &g),
+                GEMM.0 * 3.0,
+                GEMM.1,
+            );
             // Bias gradient of the same layer.
-            close(p, &format!("bias grad {what}"), &p.dev.channel_sum(&gyd, g.n, g.c_out, g.oh * g.ow), &p.cpu.channel_sum(&gyc, g.n, g.c_out, g.oh * g.ow), REDUCE.0 * 10.0, REDUCE.1);
+            close(
+                p,
+                &format!("bias grad {what}"),
+                &p.dev.channel_sum(&gyd, g.n, g.c_out, g.oh * g.ow),
+                &p.cpu.channel_sum(&gyc, g.n, g.c_out, g.oh * g.ow),
+                REDUCE.0 * 10.0,
+                REDUCE.1,
+            );
         }
     });
 }
@@ -234,7 +330,8 @@ fn normalisation() {
 
                 // Backward from the CPU's statistics on both sides, so only the kernel differs.
                 let (gyc, gyd) = p.both(&p.randn(g.len()));
-                let (mcd, icd) = (p.dev.from_f32(&p.cpu.to_f32(&mc), F32), p.dev.from_f32(&p.cpu.to_f32(&ic), F32));
+                let (mcd, icd) =
+                    (p.dev.from_f32(&p.cpu.to_f32(&mc), F32), p.dev.from_f32(&p.cpu.to_f32(&ic), F32));
                 p.poison(&[g.len(), g.c, g.c]);
                 let (gxc, ggc, gbc) = p.cpu.norm_backward(&xc, &gyc, &mc, &ic, gamma_c, &g);
                 let (gxd, ggd, gbd) = p.dev.norm_backward(&xd, &gyd, &mcd, &icd, gamma_d, &g);
@@ -256,8 +353,22 @@ fn normalisation() {
         let (gmc, gmd) = p.both(&p.uniform(g.c, 0.5, 1.5));
         let (btc, btd) = p.both(&p.randn(g.c));
         p.poison(&[g.len()]);
-        close(p, "norm_forward_eval", &p.dev.norm_forward_eval(&xd, &md, &vd, Some(&gmd), Some(&btd), &g, eps), &p.cpu.norm_forward_eval(&xc, &mc, &vc, Some(&gmc), Some(&btc), &g, eps), 1e-5, 1e-5);
-        close(p, "norm_forward_eval no affine", &p.dev.norm_forward_eval(&xd, &md, &vd, None, None, &g, eps), &p.cpu.norm_forward_eval(&xc, &mc, &vc, None, None, &g, eps), 1e-5, 1e-5);
+        close(
+            p,
+            "norm_forward_eval",
+            &p.dev.norm_forward_eval(&xd, &md, &vd, Some(&gmd), Some(&btd), &g, eps),
+            &p.cpu.norm_forward_eval(&xc, &mc, &vc, Some(&gmc), Some(&btc), &g, eps),
+            1e-5,
+            1e-5,
+        );
+        close(
+            p,
+            "norm_forward_eval no affine",
+            &p.dev.norm_forward_eval(&xd, &md, &vd, None, None, &g, eps),
+            &p.cpu.norm_forward_eval(&xc, &mc, &vc, None, None, &g, eps),
+            1e-5,
+            1e-5,
+        );
         let (bmc, bmd) = p.both(&p.randn(g.c));
         let (bic, bid) = p.both(&p.uniform(g.c, 0.5, 2.0));
         let (mut rmc, mut rmd) = p.both(&p.randn(g.c));
@@ -284,9 +395,23 @@ fn layout_and_pooling() {
             let (gc, gd) = p.both(&p.randn(n * c * (h / 2) * (w / 2)));
             for op in [Pool::Max, Pool::Avg] {
                 p.poison(&[n * c * (h / 2) * (w / 2)]);
-                close(p, &format!("pool2 {op:?} {h}x{w}"), &p.dev.pool2(op, &xd, n, c, h, w), &p.cpu.pool2(op, &xc, n, c, h, w), EXACT.0, EXACT.1);
+                close(
+                    p,
+                    &format!("pool2 {op:?} {h}x{w}"),
+                    &p.dev.pool2(op, &xd, n, c, h, w),
+                    &p.cpu.pool2(op, &xc, n, c, h, w),
+                    EXACT.0,
+                    EXACT.1,
+                );
                 p.poison(&[n * c * h * w]);
-                close(p, &format!("pool2_backward {op:?} {h}x{w}"), &p.dev.pool2_backward(op, &xd, &gd, n, c, h, w), &p.cpu.pool2_backward(op, &xc, &gc, n, c, h, w), EXACT.0, EXACT.1);
+                close(
+                    p,
+                    &format!("pool2_backward {op:?} {h}x{w}"),
+                    &p.dev.pool2_backward(op, &xd, &gd, n, c, h, w),
+                    &p.cpu.pool2_backward(op, &xc, &gc, n, c, h, w),
+                    EXACT.0,
+                    EXACT.1,
+                );
             }
         }
     });
@@ -299,15 +424,41 @@ fn random_and_dropout() {
         for seed in [0u64, 42, 0x1234_5678_9abc_def0] {
             for prob in [0.0, 0.3, 0.5, 1.0] {
                 p.poison(&[n]);
-                identical(p, &format!("dropout_mask p={prob} seed={seed}"), &p.dev.dropout_mask(n, prob, seed, F32), &p.cpu.dropout_mask(n, prob, seed, F32));
+                identical(
+                    p,
+                    &format!("dropout_mask p={prob} seed={seed}"),
+                    &p.dev.dropout_mask(n, prob, seed, F32),
+                    &p.cpu.dropout_mask(n, prob, seed, F32),
+                );
             }
             p.poison(&[n]);
             // f32 lo + (hi-lo)*u on the device vs f64 then rounded on the CPU: one rounding.
-            close(p, &format!("rand_uniform seed={seed}"), &p.dev.rand_uniform(n, seed, -0.5, 2.0, F32), &p.cpu.rand_uniform(n, seed, -0.5, 2.0, F32), 1e-6, 1e-6);
+            close(
+                p,
+                &format!("rand_uniform seed={seed}"),
+                &p.dev.rand_uniform(n, seed, -0.5, 2.0, F32),
+                &p.cpu.rand_uniform(n, seed, -0.5, 2.0, F32),
+                1e-6,
+                1e-6,
+            );
             p.poison(&[n]);
             // Box-Muller in f32 (logf, sqrtf, cosf of 2*pi*u) vs f64: a few ulp of values up to ~5.
-            close(p, &format!("randn seed={seed}"), &p.dev.randn(n, seed, 0.1, 0.02, F32), &p.cpu.randn(n, seed, 0.1, 0.02, F32), 1e-6, 1e-5);
-            close(p, &format!("randn unit seed={seed}"), &p.dev.randn(n, seed, 0.0, 1.0, F32), &p.cpu.randn(n, seed, 0.0, 1.0, F32), 2e-5, 1e-5);
+            close(
+                p,
+                &format!("randn seed={seed}"),
+                &p.dev.randn(n, seed, 0.1, 0.02, F32),
+                &p.cpu.randn(n, seed, 0.1, 0.02, F32),
+                1e-6,
+                1e-5,
+            );
+            close(
+                p,
+                &format!("randn unit seed={seed}"),
+                &p.dev.randn(n, seed, 0.0, 1.0, F32),
+                &p.cpu.randn(n, seed, 0.0, 1.0, F32),
+                2e-5,
+                1e-5,
+            );
         }
     });
 }
@@ -321,9 +472,23 @@ fn gram_forward_and_backward() {
             let (gc, gd) = p.both(&p.randn(n * c * c));
             p.poison(&[n * c * c, 2 * n * c * c]);
             // Sums of hw products scaled by 1/(c*hw): values ~1/(c*sqrt(hw)), errors relative.
-            close(p, &format!("gram {n}x{c}x{hw}"), &p.dev.gram(&xd, n, c, hw), &p.cpu.gram(&xc, n, c, hw), 1e-6, 1e-4);
+            close(
+                p,
+                &format!("gram {n}x{c}x{hw}"),
+                &p.dev.gram(&xd, n, c, hw),
+                &p.cpu.gram(&xc, n, c, hw),
+                1e-6,
+                1e-4,
+            );
             p.poison(&[n * c * hw]);
-            close(p, &format!("gram_backward {n}x{c}x{hw}"), &p.dev.gram_backward(&xd, &gd, n, c, hw), &p.cpu.gram_backward(&xc, &gc, n, c, hw), 1e-6, 1e-4);
+            close(
+                p,
+                &format!("gram_backward {n}x{c}x{hw}"),
+                &p.dev.gram_backward(&xd, &gd, n, c, hw),
+                &p.cpu.gram_backward(&xc, &gc, n, c, hw),
+                1e-6,
+                1e-4,
+            );
         }
     });
 }
@@ -338,9 +503,23 @@ fn losses_and_tv() {
                 let b = if op == Loss::BceWithLogits { p.uniform(n, 0.0, 1.0) } else { p.randn(n) };
                 let (bc, bd) = p.both(&b);
                 p.poison(&[1, 64]);
-                close(p, &format!("loss {op:?} n={n}"), &p.dev.loss(op, &ad, &bd), &p.cpu.loss(op, &ac, &bc), REDUCE.0, REDUCE.1);
+                close(
+                    p,
+                    &format!("loss {op:?} n={n}"),
+                    &p.dev.loss(op, &ad, &bd),
+                    &p.cpu.loss(op, &ac, &bc),
+                    REDUCE.0,
+                    REDUCE.1,
+                );
                 p.poison(&[n]);
-                close(p, &format!("loss_backward {op:?} n={n}"), &p.dev.loss_backward(op, &ad, &bd, &gl_d), &p.cpu.loss_backward(op, &ac, &bc, &gl_c), 1e-8, LIBM.1);
+                close(
+                    p,
+                    &format!("loss_backward {op:?} n={n}"),
+                    &p.dev.loss_backward(op, &ad, &bd, &gl_d),
+                    &p.cpu.loss_backward(op, &ac, &bc, &gl_c),
+                    1e-8,
+                    LIBM.1,
+                );
             }
         }
         let (n, c, h, w) = (2, 3, 7, 9);
@@ -350,7 +529,14 @@ fn losses_and_tv() {
         close(p, "tv", &p.dev.tv(&xd, n, c, h, w), &p.cpu.tv(&xc, n, c, h, w), REDUCE.0, REDUCE.1);
         p.poison(&[n * c * h * w]);
         // Up to four neighbour differences, summed in another order: a few roundings.
-        close(p, "tv_backward", &p.dev.tv_backward(&xd, &gl_d, n, c, h, w), &p.cpu.tv_backward(&xc, &gl_c, n, c, h, w), 1e-7, 1e-5);
+        close(
+            p,
+            "tv_backward",
+            &p.dev.tv_backward(&xd, &gl_d, n, c, h, w),
+            &p.cpu.tv_backward(&xc, &gl_c, n, c, h, w),
+            1e-7,
+            1e-5,
+        );
     });
 }
 

@@ -191,7 +191,9 @@ fn combine_pairs_and_reports_what_it_skips() {
     assert_eq!(report.written_total(), 3);
     assert_eq!(report.skipped_count(), 5, "{report}");
     assert!(!report.is_complete());
-    let reason = |p: PathBuf| report.skipped.iter().find(|s| s.path == p).map(|s| s.reason.clone()).unwrap_or_default();
+    let reason = |p: PathBuf| {
+        report.skipped.iter().find(|s| s.path == p).map(|s| s.reason.clone()).unwrap_or_default()
+    };
     assert!(reason(a.join("train/3.png")).contains("no partner"));
     assert!(reason(b.join("train/4.png")).contains("no partner"));
     assert!(reason(a.join("val/5.png")).contains("6x4"));
@@ -218,16 +220,28 @@ fn combine_use_ab_naming_and_num_imgs() {
         save_rgb(&b.join(format!("train/{i}_B.png")), &pattern(4, 4, 10 + i));
     }
     save_rgb(&a.join("train/odd.png"), &pattern(4, 4, 99));
-    let opts = CombineOptions { fold_a: a.clone(), fold_b: b.clone(), fold_ab: ab.clone(), use_ab: true, num_imgs: Some(3) };
+    let opts = CombineOptions {
+        fold_a: a.clone(),
+        fold_b: b.clone(),
+        fold_ab: ab.clone(),
+        use_ab: true,
+        num_imgs: Some(3),
+    };
     let report = combine(&opts).unwrap();
     assert_eq!(report.written_total(), 3);
     let names: Vec<String> = {
-        let mut v: Vec<String> = fs::read_dir(ab.join("train")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut v: Vec<String> = fs::read_dir(ab.join("train"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         v.sort();
         v
     };
     assert_eq!(names, vec!["0.png", "1.png", "2.png"]);
-    assert_eq!(image::open(ab.join("train/1.png")).unwrap().to_rgb8(), side_by_side(&pattern(4, 4, 1), &pattern(4, 4, 11)));
+    assert_eq!(
+        image::open(ab.join("train/1.png")).unwrap().to_rgb8(),
+        side_by_side(&pattern(4, 4, 1), &pattern(4, 4, 11))
+    );
     // odd.png does not follow x_A naming: reported. 3_B.png is not an orphan (its A exists).
     assert_eq!(report.skipped.len(), 1, "{report}");
     assert!(report.skipped[0].path.ends_with("odd.png"));
@@ -238,7 +252,13 @@ fn combine_use_ab_naming_and_num_imgs() {
         save_rgb(&same.join(format!("val/{i}_A.png")), &pattern(4, 4, i));
         save_rgb(&same.join(format!("val/{i}_B.png")), &pattern(4, 4, 10 + i));
     }
-    let opts = CombineOptions { fold_a: same.clone(), fold_b: same.clone(), fold_ab: dir.path().join("out"), use_ab: true, num_imgs: None };
+    let opts = CombineOptions {
+        fold_a: same.clone(),
+        fold_b: same.clone(),
+        fold_ab: dir.path().join("out"),
+        use_ab: true,
+        num_imgs: None,
+    };
     let report = combine(&opts).unwrap();
     assert!(report.is_complete(), "{report}");
     assert_eq!(report.written_total(), 2);
@@ -326,7 +346,12 @@ fn dataset_from_two_folders_matches_the_combined_layout() {
 
 #[test]
 fn preprocessing_geometry_of_each_mode() {
-    let o = |preprocess, load, crop| PreprocessOptions { preprocess, load_size: load, crop_size: crop, no_flip: false };
+    let o = |preprocess, load, crop| PreprocessOptions {
+        preprocess,
+        load_size: load,
+        crop_size: crop,
+        no_flip: false,
+    };
     assert_eq!(o(Preprocess::ResizeAndCrop, 40, 32).output_size(100, 60), (32, 32));
     assert_eq!(o(Preprocess::ResizeAndCrop, 40, 32).resized_size(100, 60), (40, 40));
     assert_eq!(o(Preprocess::Crop, 40, 32).output_size(100, 60), (32, 32));
@@ -370,7 +395,13 @@ fn a_and_b_get_the_same_crop_and_flip() {
     let dir = TempDir::new("data-sameparams");
     let img = pattern(20, 14, 5);
     save_rgb(&dir.path().join("train/s.png"), &side_by_side(&img, &img));
-    for mode in [Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None] {
+    for mode in [
+        Preprocess::ResizeAndCrop,
+        Preprocess::Crop,
+        Preprocess::ScaleWidth,
+        Preprocess::ScaleWidthAndCrop,
+        Preprocess::None,
+    ] {
         let ds = AlignedDataset::open(dir.path(), "train", &opts(mode, 24, 12, false)).unwrap();
         for seed in 0..8 {
             let s = ds.get(0, &mut Rng::new(seed)).unwrap();
@@ -397,8 +428,11 @@ fn a_and_b_get_the_same_crop_and_flip() {
     let (mut flips, mut positions) = (0, std::collections::BTreeSet::new());
     for seed in 0..40 {
         let s = ds.get(0, &mut Rng::new(seed)).unwrap();
-        let found = (0..=8).flat_map(|x| (0..=2).flat_map(move |y| [(x, y, false), (x, y, true)])).find(|&(x, y, f)| window(x, y, f) == s.a);
-        let (x, y, flip) = found.unwrap_or_else(|| panic!("seed {seed}: output is not a window of the input"));
+        let found = (0..=8)
+            .flat_map(|x| (0..=2).flat_map(move |y| [(x, y, false), (x, y, true)]))
+            .find(|&(x, y, f)| window(x, y, f) == s.a);
+        let (x, y, flip) =
+            found.unwrap_or_else(|| panic!("seed {seed}: output is not a window of the input"));
         flips += flip as usize;
         positions.insert((x, y));
         assert_eq!(s.a, ds.get(0, &mut Rng::new(seed)).unwrap().a, "same rng state, same sample");
@@ -459,7 +493,8 @@ fn dataset_errors_name_the_problem() {
     let ds = AlignedDataset::open(root, "cut", &opts(Preprocess::None, 8, 8, true)).unwrap();
     assert!(error_of(ds.get(0, &mut Rng::new(0))).contains("t.png"));
 
-    assert!(error_of(AlignedDataset::open(root, "cut", &opts(Preprocess::ResizeAndCrop, 100, 256, false))).contains("--load-size 100"));
+    assert!(error_of(AlignedDataset::open(root, "cut", &opts(Preprocess::ResizeAndCrop, 100, 256, false)))
+        .contains("--load-size 100"));
     let bad_nc = DatasetOptions { input_nc: 2, ..o };
     assert!(error_of(AlignedDataset::open(root, "cut", &bad_nc)).contains("--input-nc 2"));
 }
@@ -469,7 +504,8 @@ fn dataset_errors_name_the_problem() {
 fn files_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for split in ["train", "val", "test"] {
-        let mut names: Vec<PathBuf> = fs::read_dir(dir.join(split)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<PathBuf> =
+            fs::read_dir(dir.join(split)).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
         for p in names {
             let rel = p.strip_prefix(dir).unwrap().to_path_buf();
@@ -500,7 +536,10 @@ fn builtin_dataset_is_deterministic_and_in_the_aligned_layout() {
         assert_eq!((s.w, s.h), (32, 32));
         let plane = 32 * 32;
         for p in 0..plane {
-            assert!((s.a[p] - s.a[plane + p]).abs() < 1e-6 && (s.a[p] - s.a[2 * plane + p]).abs() < 1e-6, "A is gray");
+            assert!(
+                (s.a[p] - s.a[plane + p]).abs() < 1e-6 && (s.a[p] - s.a[2 * plane + p]).abs() < 1e-6,
+                "A is gray"
+            );
             dark_lines += (s.a[p] < -0.5) as usize;
             coloured += ((s.b[p] - s.b[2 * plane + p]).abs() > 0.5) as usize;
         }
@@ -548,7 +587,13 @@ fn train_page_shows_epochs_newest_first_and_plots_losses() {
     let losses: Vec<LossPoint> = (0..30)
         .map(|i| {
             let t = i as f64 / 10.0;
-            LossPoint { epoch: t, g_gan: 0.7 + 0.1 * t, g_l1: 30.0 - 5.0 * t, d_real: 0.6, d_fake: if i == 5 { f64::NAN } else { 0.5 } }
+            LossPoint {
+                epoch: t,
+                g_gan: 0.7 + 0.1 * t,
+                g_l1: 30.0 - 5.0 * t,
+                d_real: 0.6,
+                d_fake: if i == 5 { f64::NAN } else { 0.5 },
+            }
         })
         .collect();
     let page = write_train_page(&web, "run <1>", &entries, &losses).unwrap();

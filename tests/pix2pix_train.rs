@@ -24,15 +24,37 @@ fn dataset(dir: &Path, n_train: usize) -> PathBuf {
 fn train_args(root: &Path, ck: &Path, epochs: usize, decay: usize) -> Vec<String> {
     let s = |x: &str| x.to_string();
     vec![
-        s("--device"), s("cpu"), s("train-pix2pix"),
-        s("--dataroot"), root.display().to_string(),
-        s("--checkpoints-dir"), ck.display().to_string(),
-        s("--name"), s("tiny"),
-        s("--netg"), s("unet_32"), s("--ngf"), s("4"),
-        s("--netd"), s("n_layers"), s("--n-layers-d"), s("2"), s("--ndf"), s("4"),
-        s("--load-size"), s("36"), s("--crop-size"), s("32"),
-        s("--n-epochs"), epochs.to_string(), s("--n-epochs-decay"), decay.to_string(),
-        s("--print-freq"), s("4"), s("--seed"), s("3"),
+        s("--device"),
+        s("cpu"),
+        s("train-pix2pix"),
+        s("--dataroot"),
+        root.display().to_string(),
+        s("--checkpoints-dir"),
+        ck.display().to_string(),
+        s("--name"),
+        s("tiny"),
+        s("--netg"),
+        s("unet_32"),
+        s("--ngf"),
+        s("4"),
+        s("--netd"),
+        s("n_layers"),
+        s("--n-layers-d"),
+        s("2"),
+        s("--ndf"),
+        s("4"),
+        s("--load-size"),
+        s("36"),
+        s("--crop-size"),
+        s("32"),
+        s("--n-epochs"),
+        epochs.to_string(),
+        s("--n-epochs-decay"),
+        decay.to_string(),
+        s("--print-freq"),
+        s("4"),
+        s("--seed"),
+        s("3"),
     ]
 }
 
@@ -50,7 +72,12 @@ fn kill_and_resume_reaches_the_same_weights() {
     run(&train_args(&root, &full, 2, 2));
 
     // Interrupted run: kill -9 as soon as epoch 1 has been saved, then resume.
-    let mut child = Command::new(BIN).args(train_args(&root, &cut, 2, 2)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .args(train_args(&root, &cut, 2, 2))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let state = cut.join("tiny").join("latest_state.safetensors");
     let t0 = Instant::now();
     while !state.exists() && t0.elapsed() < Duration::from_secs(120) {
@@ -61,7 +88,11 @@ fn kill_and_resume_reaches_the_same_weights() {
     let mut args = train_args(&root, &cut, 2, 2);
     args.push("--continue-train".into());
     let out = run(&args);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resuming"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     for f in ["latest_net_G.safetensors", "latest_net_D.safetensors", "4_net_G.safetensors"] {
         let a = std::fs::read(full.join("tiny").join(f)).unwrap();
@@ -72,8 +103,14 @@ fn kill_and_resume_reaches_the_same_weights() {
     let web = cut.join("tiny").join("web").join("index.html");
     assert!(std::fs::read_to_string(web).unwrap().contains("<svg"));
     let log = std::fs::read_to_string(cut.join("tiny").join("loss_log.jsonl")).unwrap();
-    let iters: Vec<u64> = log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["iter"].as_u64().unwrap()).collect();
-    assert!(iters.windows(2).filter(|w| w[1] <= w[0]).count() <= 1, "at most one restart point in the log: {iters:?}");
+    let iters: Vec<u64> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["iter"].as_u64().unwrap())
+        .collect();
+    assert!(
+        iters.windows(2).filter(|w| w[1] <= w[0]).count() <= 1,
+        "at most one restart point in the log: {iters:?}"
+    );
 }
 
 #[test]
@@ -85,14 +122,28 @@ fn training_lowers_l1_and_test_and_translate_work() {
     args.extend(["--lr".into(), "0.002".into()]);
     run(&args);
     let log = std::fs::read_to_string(ck.join("tiny").join("loss_log.jsonl")).unwrap();
-    let l1: Vec<f64> = log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["G_L1"].as_f64().unwrap()).collect();
+    let l1: Vec<f64> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["G_L1"].as_f64().unwrap())
+        .collect();
     let k = 3.min(l1.len() / 2);
-    let (first, last) = (l1[..k].iter().sum::<f64>() / k as f64, l1[l1.len() - k..].iter().sum::<f64>() / k as f64);
+    let (first, last) =
+        (l1[..k].iter().sum::<f64>() / k as f64, l1[l1.len() - k..].iter().sum::<f64>() / k as f64);
     assert!(last < 0.8 * first, "L1 did not fall: first {first:.3}, last {last:.3} ({l1:?})");
 
     // test-pix2pix: images for every test file, the page, L1/PSNR printed.
     let results = dir.join("results");
-    let out = run(&["--device".into(), "cpu".into(), "test-pix2pix".into(), "--name".into(), "tiny".into(), "--checkpoints-dir".into(), ck.display().to_string(), "--results-dir".into(), results.display().to_string()]);
+    let out = run(&[
+        "--device".into(),
+        "cpu".into(),
+        "test-pix2pix".into(),
+        "--name".into(),
+        "tiny".into(),
+        "--checkpoints-dir".into(),
+        ck.display().to_string(),
+        "--results-dir".into(),
+        results.display().to_string(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("PSNR"), "{text}");
     let images = results.join("tiny").join("test_latest").join("images");
@@ -108,7 +159,17 @@ fn training_lowers_l1_and_test_and_translate_work() {
     let input = dir.join("in.png");
     img.save(&input).unwrap();
     let output = dir.join("out.png");
-    run(&["--device".into(), "cpu".into(), "translate".into(), "--checkpoint".into(), ck.join("tiny").join("latest_net_G.safetensors").display().to_string(), "--input".into(), input.display().to_string(), "--output".into(), output.display().to_string()]);
+    run(&[
+        "--device".into(),
+        "cpu".into(),
+        "translate".into(),
+        "--checkpoint".into(),
+        ck.join("tiny").join("latest_net_G.safetensors").display().to_string(),
+        "--input".into(),
+        input.display().to_string(),
+        "--output".into(),
+        output.display().to_string(),
+    ]);
     let o = image::open(&output).unwrap();
     assert_eq!((o.width(), o.height()), (40, 24));
 }
@@ -116,7 +177,11 @@ fn training_lowers_l1_and_test_and_translate_work() {
 #[test]
 fn bad_input_is_one_clear_line() {
     let dir = tmp("bad");
-    let out = Command::new(BIN).args(["--device", "cpu", "train-pix2pix", "--dataroot"]).arg(dir.join("nope")).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--device", "cpu", "train-pix2pix", "--dataroot"])
+        .arg(dir.join("nope"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -179,23 +244,39 @@ fn reference_pth_generator_loads_and_matches_pytorch() {
     use engine::pix2pix::model::Arch;
     use engine::pix2pix::options::NormKind;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let arch = Arch { input_nc: 3, output_nc: 3, netg: "unet_32".into(), ngf: 2, netd: "basic".into(), n_layers_d: 3, ndf: 64, norm: NormKind::Batch, dropout: true };
+    let arch = Arch {
+        input_nc: 3,
+        output_nc: 3,
+        netg: "unet_32".into(),
+        ngf: 2,
+        netd: "basic".into(),
+        n_layers_d: 3,
+        ndf: 64,
+        norm: NormKind::Batch,
+        dropout: true,
+    };
     let dev = engine::Device::cpu();
-    let (_, mut g) = engine::pix2pix::checkpoint::load_generator(&data.join("unet_32_ngf2.pth"), &arch, &dev).unwrap();
+    let (_, mut g) =
+        engine::pix2pix::checkpoint::load_generator(&data.join("unet_32_ngf2.pth"), &arch, &dev).unwrap();
     g.eval();
     let n = 3 * 32 * 32;
     let x: Vec<f32> = (0..n).map(|i| (-1.0 + 2.0 * i as f64 / (n - 1) as f64).sin() as f32).collect();
     let _guard = engine::no_grad();
     let y = g.forward(&engine::Tensor::from_f32(&x, &[1, 3, 32, 32], &dev)).to_vec_f32();
-    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data.join("unet_32_ngf2_output.json")).unwrap()).unwrap();
-    let expected: Vec<f64> = expected["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("unet_32_ngf2_output.json")).unwrap())
+            .unwrap();
+    let expected: Vec<f64> =
+        expected["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(y.len(), expected.len());
     let worst = y.iter().zip(&expected).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
     assert!(worst < 1e-4, "max difference from PyTorch {worst}");
 
     // The wrong architecture is one clear error naming the file.
     let wrong = Arch { ngf: 4, ..arch };
-    let err = engine::pix2pix::checkpoint::load_generator(&data.join("unet_32_ngf2.pth"), &wrong, &dev).err().unwrap();
+    let err = engine::pix2pix::checkpoint::load_generator(&data.join("unet_32_ngf2.pth"), &wrong, &dev)
+        .err()
+        .unwrap();
     let msg = format!("{err:#}");
     assert!(msg.contains("unet_32_ngf2.pth") && !msg.contains('\n'), "{msg}");
 }

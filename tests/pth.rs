@@ -22,10 +22,12 @@ fn assert_matches(ck: &Checkpoint, want: &[Value]) {
     let want_names: Vec<&str> = want.iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(names, want_names, "{}", ck.path.display());
     for (t, w) in ck.tensors.iter().zip(want) {
-        let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> =
+            w["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         assert_eq!(t.shape, shape, "{}", t.name);
         assert_eq!(t.dtype.torch_name(), w["dtype"].as_str().unwrap(), "{}", t.name);
-        let values: Vec<f32> = w["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let values: Vec<f32> =
+            w["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         assert_eq!(t.data, values, "{}", t.name);
     }
 }

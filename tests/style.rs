@@ -54,7 +54,9 @@ fn write_content(path: &Path, w: u32, h: u32) {
 
 /// Diagonal stripes: a texture with a strong style.
 fn write_style(path: &Path, w: u32, h: u32, period: u32, a: [u8; 3], b: [u8; 3]) {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb(if ((x + y) / period).is_multiple_of(2) { a } else { b }));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb(if ((x + y) / period).is_multiple_of(2) { a } else { b })
+    });
     img.save(path).unwrap();
 }
 
@@ -75,7 +77,9 @@ fn write_vgg(path: &Path, up_to: &str, seed: u64) {
     tensors.push(("head.fc.weight".into(), vec![2, 3], vec![0u8; 24]));
     let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
         .iter()
-        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .map(|(n, s, b)| {
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())
+        })
         .collect();
     safetensors::serialize_to_file(views, None, path).unwrap();
 }
@@ -144,7 +148,14 @@ impl TinyNet {
             .iter()
             .enumerate()
             .map(|(i, &(o, c))| {
-                let w = Tensor::randn(&[o, c, 3, 3], seed + i as u64, 0.0, (2.0 / (9 * c) as f64).sqrt(), DType::F64, &dev);
+                let w = Tensor::randn(
+                    &[o, c, 3, 3],
+                    seed + i as u64,
+                    0.0,
+                    (2.0 / (9 * c) as f64).sqrt(),
+                    DType::F64,
+                    &dev,
+                );
                 let b = Tensor::randn(&[o], seed + 10 + i as u64, 0.05, 0.05, DType::F64, &dev);
                 (w, b)
             })
@@ -236,7 +247,14 @@ fn losses_follow_the_paper() {
     let sl = names(&["relu1_1", "relu2_1"]);
     let (alpha, beta, tv) = (3.0, 50.0, 0.25);
     let lw = vec![1.0, 0.5];
-    let obj = Objective::new(&net, &cl, &sl, Weights { alpha, beta, tv, style_layers: lw.clone() }, &content, &[(s1.clone(), 0.75), (s2.clone(), 0.25)]);
+    let obj = Objective::new(
+        &net,
+        &cl,
+        &sl,
+        Weights { alpha, beta, tv, style_layers: lw.clone() },
+        &content,
+        &[(s1.clone(), 0.75), (s2.clone(), 0.25)],
+    );
     let terms = obj.eval(&x).values();
 
     let host = |t: &Tensor| t.to_vec_f64();
@@ -252,7 +270,8 @@ fn losses_follow_the_paper() {
         }
         g
     };
-    let mse = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len() as f64;
+    let mse =
+        |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len() as f64;
 
     let fc = net.features(&content, &cl);
     let fx_c = net.features(&x, &cl);
@@ -260,7 +279,8 @@ fn losses_follow_the_paper() {
     let (g1, g2, gx) = (net.features(&s1, &sl), net.features(&s2, &sl), net.features(&x, &sl));
     let mut style_expect = 0.0;
     for l in 0..2 {
-        let target: Vec<f64> = gram(&g1[l]).iter().zip(gram(&g2[l])).map(|(a, b)| 0.75 * a + 0.25 * b).collect();
+        let target: Vec<f64> =
+            gram(&g1[l]).iter().zip(gram(&g2[l])).map(|(a, b)| 0.75 * a + 0.25 * b).collect();
         style_expect += lw[l] * mse(&gram(&gx[l]), &target);
     }
     style_expect *= beta;
@@ -281,7 +301,8 @@ fn losses_follow_the_paper() {
         }
     }
     let tv_expect = tv * tv_sum / v.len() as f64;
-    let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "{what}: {a} vs {b}");
+    let close =
+        |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "{what}: {a} vs {b}");
     close(terms.content, content_expect, "content");
     close(terms.style, style_expect, "style");
     close(terms.tv, tv_expect, "tv");
@@ -308,8 +329,17 @@ fn lbfgs_run_lowers_the_loss_and_writes_image_report_and_intermediates() {
     o.iterations = 40;
     let r = run_style(&o, &Device::cpu()).unwrap();
     let s = &r.scales[0];
-    assert!(s.final_losses.total < 0.6 * s.initial_losses.total, "loss did not fall: {:?} -> {:?}", s.initial_losses, s.final_losses);
-    assert!(s.final_losses.style < 0.6 * s.initial_losses.style && s.final_losses.content < s.initial_losses.content, "{s:?}");
+    assert!(
+        s.final_losses.total < 0.6 * s.initial_losses.total,
+        "loss did not fall: {:?} -> {:?}",
+        s.initial_losses,
+        s.final_losses
+    );
+    assert!(
+        s.final_losses.style < 0.6 * s.initial_losses.style
+            && s.final_losses.content < s.initial_losses.content,
+        "{s:?}"
+    );
     assert_eq!(r.size, [24, 32]);
     // The line search (default) may evaluate more than once per iteration; --iterations
     // bounds the evaluations.
@@ -323,7 +353,8 @@ fn lbfgs_run_lowers_the_loss_and_writes_image_report_and_intermediates() {
     }
     assert_eq!(r.saved.len(), 7);
     assert!(!dir.join("out_40.png").exists(), "the last iteration is the output itself");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out.json")).unwrap()).unwrap();
     for key in ["seconds", "iterations", "evaluations", "final_losses", "stop_reason", "scales"] {
         assert!(json.get(key).is_some(), "report lacks `{key}`: {json}");
     }
@@ -341,7 +372,12 @@ fn adam_run_lowers_the_loss() {
     o.init = engine::style::Init::Content;
     let r = run_style(&o, &Device::cpu()).unwrap();
     let s = &r.scales[0];
-    assert!(s.final_losses.total < 0.8 * s.initial_losses.total, "{:?} -> {:?}", s.initial_losses, s.final_losses);
+    assert!(
+        s.final_losses.total < 0.8 * s.initial_losses.total,
+        "{:?} -> {:?}",
+        s.initial_losses,
+        s.final_losses
+    );
     assert_eq!(r.iterations, 20);
     assert_eq!(r.stop_reason, "iteration limit reached");
 }
@@ -362,7 +398,10 @@ fn original_colors_keep_the_content_chroma() {
     let kept = chroma_error(true, "orig.png");
     let free = chroma_error(false, "free.png");
     assert!(kept < 0.01, "chroma changed with --original-colors: mean |dIQ| = {kept}");
-    assert!(free > 3.0 * kept && free > 0.01, "the style should change the chroma without it: {free} vs {kept}");
+    assert!(
+        free > 3.0 * kept && free > 0.01,
+        "the style should change the chroma without it: {free} vs {kept}"
+    );
 }
 
 fn chw(path: &Path) -> Vec<f32> {
@@ -406,10 +445,37 @@ fn cli_flags_parse_with_reference_aliases_and_run() {
     write_style(&dir.join("s.png"), 20, 20, 2, [10, 200, 10], [200, 10, 200]);
     let d = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let args = parse(&[
-        "--content-image", &d("c.png"), "--style", &d("s.png"), "--output", &d("cli.png"), "--vgg", &d("vgg_shallow.safetensors"),
-        "--image-size", "30", "--num-iterations", "6", "--content-layers", "relu2_1", "--style-layers", "relu1_1,relu2_1",
-        "--style-layer-weights", "1,2", "--pooling", "avg", "--init", "content", "--print-every", "2", "--save-every", "0",
-        "--seed", "3", "--no-progress", "--line-search", "none",
+        "--content-image",
+        &d("c.png"),
+        "--style",
+        &d("s.png"),
+        "--output",
+        &d("cli.png"),
+        "--vgg",
+        &d("vgg_shallow.safetensors"),
+        "--image-size",
+        "30",
+        "--num-iterations",
+        "6",
+        "--content-layers",
+        "relu2_1",
+        "--style-layers",
+        "relu1_1,relu2_1",
+        "--style-layer-weights",
+        "1,2",
+        "--pooling",
+        "avg",
+        "--init",
+        "content",
+        "--print-every",
+        "2",
+        "--save-every",
+        "0",
+        "--seed",
+        "3",
+        "--no-progress",
+        "--line-search",
+        "none",
     ]);
     let o = args.to_options().unwrap();
     assert_eq!(o.style_layer_weights, Some(vec![1.0, 2.0]));
@@ -496,7 +562,9 @@ fn fetch_vgg_downloads_checks_the_hash_and_refuses_a_wrong_one() {
 
     let dest2 = dir.join("other.safetensors");
     let wrong = "0".repeat(64);
-    let e = one_line(fetch(&["--url", &url, "--dest", &dest2.to_string_lossy(), "--sha256", &wrong]).unwrap_err());
+    let e = one_line(
+        fetch(&["--url", &url, "--dest", &dest2.to_string_lossy(), "--sha256", &wrong]).unwrap_err(),
+    );
     assert!(e.to_lowercase().contains("sha"), "{e}");
     assert!(!dest2.exists() && !dir.join("other.safetensors.tmp").exists(), "nothing may be left behind");
 
@@ -505,7 +573,8 @@ fn fetch_vgg_downloads_checks_the_hash_and_refuses_a_wrong_one() {
     assert!(e.contains("features.5.weight"), "{e}");
     assert!(!dest2.exists());
 
-    let e = one_line(fetch(&["--url", &url, "--dest", &dest2.to_string_lossy(), "--sha256", "abc"]).unwrap_err());
+    let e =
+        one_line(fetch(&["--url", &url, "--dest", &dest2.to_string_lossy(), "--sha256", "abc"]).unwrap_err());
     assert!(e.contains("--sha256"), "{e}");
 }
 
@@ -592,7 +661,12 @@ fn bad_input_gives_one_clear_line() {
             (n, shape, bytes)
         })
         .collect();
-    let views: Vec<_> = params.iter().map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())).collect();
+    let views: Vec<_> = params
+        .iter()
+        .map(|(n, s, b)| {
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())
+        })
+        .collect();
     safetensors::serialize_to_file(views, None, &wrong).unwrap();
     let mut o = base.clone();
     o.vgg = Some(wrong.clone());

@@ -18,18 +18,32 @@ pub enum Op {
     /// y = a x + b
     Affine(f64),
     /// y = scale * sum(x)
-    Sum { scale: f64 },
+    Sum {
+        scale: f64,
+    },
     Reshape,
     Conv2d(ConvGeom),
     /// Stored as the mirrored convolution that maps the output back to the input.
     ConvTranspose2d(ConvGeom),
     AddChannelBias,
     /// Batch or instance norm with batch statistics; inputs [x] or [x, gamma, beta].
-    Norm { g: NormGeom, mean: Storage, invstd: Storage },
+    Norm {
+        g: NormGeom,
+        mean: Storage,
+        invstd: Storage,
+    },
     /// Batch norm with running statistics; inputs [x, (gamma, beta,) mean, var].
-    NormEval { g: NormGeom, eps: f64 },
-    Cat { sizes: Vec<usize> },
-    NarrowChannels { c0: usize, count: usize },
+    NormEval {
+        g: NormGeom,
+        eps: f64,
+    },
+    Cat {
+        sizes: Vec<usize>,
+    },
+    NarrowChannels {
+        c0: usize,
+        count: usize,
+    },
     Pool2(Pool),
     Gram,
     Loss(Loss),
@@ -170,7 +184,14 @@ pub fn backward(root: &Tensor) -> Gradients {
         for (input, g) in node.inputs.iter().zip(input_grads) {
             if let Some(g) = g {
                 if input.requires_grad() {
-                    assert_eq!(g.shape(), input.shape(), "backward of {:?}: gradient shape {:?} for input {:?}", node.op, g.shape(), input.shape());
+                    assert_eq!(
+                        g.shape(),
+                        input.shape(),
+                        "backward of {:?}: gradient shape {:?} for input {:?}",
+                        node.op,
+                        g.shape(),
+                        input.shape()
+                    );
                     grads.accumulate(input.id(), g);
                 }
             }

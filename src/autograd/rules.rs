@@ -23,8 +23,12 @@ pub(super) fn backward_op(node: &Node, out: &Tensor, gy: &Tensor) -> Vec<Option<
                 Binary::Add => vec![Some(gy.clone()), Some(gy.clone())],
                 Binary::Sub => vec![Some(gy.clone()), wrap(dev.affine(&g, -1.0, 0.0), b)],
                 Binary::Mul => vec![
-                    x.requires_grad().then(|| Tensor::from_storage(dev.binary(Binary::Mul, &g, &b.storage()), x.shape(), dev)),
-                    b.requires_grad().then(|| Tensor::from_storage(dev.binary(Binary::Mul, &g, &x.storage()), b.shape(), dev)),
+                    x.requires_grad().then(|| {
+                        Tensor::from_storage(dev.binary(Binary::Mul, &g, &b.storage()), x.shape(), dev)
+                    }),
+                    b.requires_grad().then(|| {
+                        Tensor::from_storage(dev.binary(Binary::Mul, &g, &x.storage()), b.shape(), dev)
+                    }),
                 ],
             }
         }
@@ -37,28 +41,40 @@ pub(super) fn backward_op(node: &Node, out: &Tensor, gy: &Tensor) -> Vec<Option<
         Op::Conv2d(geom) => {
             let w = &node.inputs[1];
             vec![
-                x.requires_grad().then(|| Tensor::from_storage(dev.conv2d_backward_input(&g, &w.storage(), geom), x.shape(), dev)),
-                w.requires_grad().then(|| Tensor::from_storage(dev.conv2d_backward_weight(&x.storage(), &g, geom), w.shape(), dev)),
+                x.requires_grad().then(|| {
+                    Tensor::from_storage(dev.conv2d_backward_input(&g, &w.storage(), geom), x.shape(), dev)
+                }),
+                w.requires_grad().then(|| {
+                    Tensor::from_storage(dev.conv2d_backward_weight(&x.storage(), &g, geom), w.shape(), dev)
+                }),
             ]
         }
         Op::ConvTranspose2d(geom) => {
             // y = conv^T(x): the mirrored conv maps y-shaped tensors to x-shaped ones.
             let w = &node.inputs[1];
             vec![
-                x.requires_grad().then(|| Tensor::from_storage(dev.conv2d(&g, &w.storage(), geom), x.shape(), dev)),
-                w.requires_grad().then(|| Tensor::from_storage(dev.conv2d_backward_weight(&g, &x.storage(), geom), w.shape(), dev)),
+                x.requires_grad()
+                    .then(|| Tensor::from_storage(dev.conv2d(&g, &w.storage(), geom), x.shape(), dev)),
+                w.requires_grad().then(|| {
+                    Tensor::from_storage(dev.conv2d_backward_weight(&g, &x.storage(), geom), w.shape(), dev)
+                }),
             ]
         }
         Op::AddChannelBias => {
             let b = &node.inputs[1];
             let (n, c) = (x.shape()[0], x.shape()[1]);
             let hw = x.numel() / (n * c);
-            vec![Some(gy.clone()), b.requires_grad().then(|| Tensor::from_storage(dev.channel_sum(&g, n, c, hw), b.shape(), dev))]
+            vec![
+                Some(gy.clone()),
+                b.requires_grad()
+                    .then(|| Tensor::from_storage(dev.channel_sum(&g, n, c, hw), b.shape(), dev)),
+            ]
         }
         Op::Norm { g: geom, mean, invstd } => {
             let gamma = node.inputs.get(1);
             let gamma_s = gamma.map(|t| t.storage());
-            let (gx, ggamma, gbeta) = dev.norm_backward(&x.storage(), &g, mean, invstd, gamma_s.as_deref(), geom);
+            let (gx, ggamma, gbeta) =
+                dev.norm_backward(&x.storage(), &g, mean, invstd, gamma_s.as_deref(), geom);
             let mut out = vec![wrap(gx, x)];
             if let Some(gamma) = gamma {
                 out.push(wrap(ggamma.expect("norm_backward: gamma gradient"), gamma));
@@ -76,7 +92,15 @@ pub(super) fn backward_op(node: &Node, out: &Tensor, gy: &Tensor) -> Vec<Option<
             let gx = dev.norm_forward_eval(&g, &zeros, &var.storage(), gamma_s.as_deref(), None, geom, *eps);
             let mut out = vec![wrap(gx, x)];
             if affine {
-                let xhat = dev.norm_forward_eval(&x.storage(), &mean.storage(), &var.storage(), None, None, geom, *eps);
+                let xhat = dev.norm_forward_eval(
+                    &x.storage(),
+                    &mean.storage(),
+                    &var.storage(),
+                    None,
+                    None,
+                    geom,
+                    *eps,
+                );
                 let prod = dev.binary(Binary::Mul, &g, &xhat);
                 out.push(wrap(dev.channel_sum(&prod, geom.n, geom.c, geom.hw), &node.inputs[1]));
                 out.push(wrap(dev.channel_sum(&g, geom.n, geom.c, geom.hw), &node.inputs[2]));

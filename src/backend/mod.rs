@@ -81,8 +81,22 @@ pub struct ConvGeom {
 
 impl ConvGeom {
     /// Geometry of an ordinary convolution from the input size.
-    pub fn forward(n: usize, c_in: usize, h: usize, w: usize, c_out: usize, k: (usize, usize), stride: usize, pad: usize) -> Self {
-        assert!(h + 2 * pad >= k.0 && w + 2 * pad >= k.1, "conv2d: input {h}x{w} with padding {pad} is smaller than kernel {}x{}", k.0, k.1);
+    pub fn forward(
+        n: usize,
+        c_in: usize,
+        h: usize,
+        w: usize,
+        c_out: usize,
+        k: (usize, usize),
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        assert!(
+            h + 2 * pad >= k.0 && w + 2 * pad >= k.1,
+            "conv2d: input {h}x{w} with padding {pad} is smaller than kernel {}x{}",
+            k.0,
+            k.1
+        );
         let oh = (h + 2 * pad - k.0) / stride + 1;
         let ow = (w + 2 * pad - k.1) / stride + 1;
         ConvGeom { n, c_in, h, w, c_out, kh: k.0, kw: k.1, stride, pad, oh, ow }
@@ -233,24 +247,77 @@ pub trait Backend {
 
     // ---- normalisation -----------------------------------------------------
     /// Normalise with batch (or instance) statistics; returns (y, mean, invstd).
-    fn norm_forward(&self, x: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> (Storage, Storage, Storage);
+    fn norm_forward(
+        &self,
+        x: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> (Storage, Storage, Storage);
     /// Batch norm in eval mode with running statistics (length c).
-    fn norm_forward_eval(&self, x: &Storage, mean: &Storage, var: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> Storage;
+    fn norm_forward_eval(
+        &self,
+        x: &Storage,
+        mean: &Storage,
+        var: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> Storage;
     /// Returns (gx, ggamma, gbeta); the last two only when gamma is given.
-    fn norm_backward(&self, x: &Storage, gy: &Storage, mean: &Storage, invstd: &Storage, gamma: Option<&Storage>, g: &NormGeom) -> (Storage, Option<Storage>, Option<Storage>);
+    fn norm_backward(
+        &self,
+        x: &Storage,
+        gy: &Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        gamma: Option<&Storage>,
+        g: &NormGeom,
+    ) -> (Storage, Option<Storage>, Option<Storage>);
     /// running = (1 - m) * running + m * batch, with the unbiased batch variance
     /// recovered from invstd (var = 1/invstd^2 - eps, times count/(count-1)).
-    fn norm_running_update(&self, run_mean: &mut Storage, run_var: &mut Storage, mean: &Storage, invstd: &Storage, count: usize, momentum: f64, eps: f64);
+    fn norm_running_update(
+        &self,
+        run_mean: &mut Storage,
+        run_var: &mut Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        count: usize,
+        momentum: f64,
+        eps: f64,
+    );
 
     // ---- layout ------------------------------------------------------------
     /// Copies channels [src_c0, src_c0 + count) of src [n, src_c, hw] into channels
     /// [dst_c0, dst_c0 + count) of dst [n, dst_c, hw]. Concatenation and slicing.
     #[allow(clippy::too_many_arguments)]
-    fn copy_channels(&self, src: &Storage, src_c: usize, src_c0: usize, dst: &mut Storage, dst_c: usize, dst_c0: usize, count: usize, n: usize, hw: usize);
+    fn copy_channels(
+        &self,
+        src: &Storage,
+        src_c: usize,
+        src_c0: usize,
+        dst: &mut Storage,
+        dst_c: usize,
+        dst_c0: usize,
+        count: usize,
+        n: usize,
+        hw: usize,
+    );
 
     // ---- pooling (2x2, stride 2; odd trailing rows/cols dropped as PyTorch does) ----
     fn pool2(&self, op: Pool, x: &Storage, n: usize, c: usize, h: usize, w: usize) -> Storage;
-    fn pool2_backward(&self, op: Pool, x: &Storage, gy: &Storage, n: usize, c: usize, h: usize, w: usize) -> Storage;
+    fn pool2_backward(
+        &self,
+        op: Pool,
+        x: &Storage,
+        gy: &Storage,
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+    ) -> Storage;
 
     // ---- dropout -----------------------------------------------------------
     /// Mask of 0 or 1/(1-p): element i is kept when philox_uniform(seed, i) >= p.

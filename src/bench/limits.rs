@@ -63,7 +63,12 @@ pub fn datasheet_fp32(name: &str) -> Option<(f64, String)> {
 fn cpu_name() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     format!("{model} ({} threads)", rayon::current_num_threads())
 }
@@ -80,16 +85,29 @@ fn copy_len(short: bool) -> usize {
 
 /// Measures (or looks up) the limits of `target`.
 pub fn measure_limits(target: &Target, short: bool) -> Limits {
-    let budget = if short { Budget::short() } else { Budget { min_samples: 5, max_samples: 20, seconds: 1.0, min_sample_ms: 1.0 } };
+    let budget = if short {
+        Budget::short()
+    } else {
+        Budget { min_samples: 5, max_samples: 20, seconds: 1.0, min_sample_ms: 1.0 }
+    };
     let len = copy_len(short);
     let bytes = 2.0 * 4.0 * len as f64;
     let (bandwidth_gbs, bandwidth_method) = match &target.runtime {
         Some(rt) => {
             let src = target.device.randn(len, 1, 0.0, 1.0, DType::F32);
             let dst = target.device.zeros(len, DType::F32);
-            let (Storage::Device(s), Storage::Device(d)) = (&src, &dst) else { unreachable!("device storage") };
+            let (Storage::Device(s), Storage::Device(d)) = (&src, &dst) else {
+                unreachable!("device storage")
+            };
             let st = measure(target, &budget, &mut || rt.dtod(d, 0, s, 0, len));
-            (bytes / (st.median_ms * 1e6), format!("device-to-device copy of {} MiB, read + write, median of {}", (len * 4) >> 20, st.samples))
+            (
+                bytes / (st.median_ms * 1e6),
+                format!(
+                    "device-to-device copy of {} MiB, read + write, median of {}",
+                    (len * 4) >> 20,
+                    st.samples
+                ),
+            )
         }
         None => {
             // A copy's destination is read before it is written (write-allocate), so a
@@ -98,26 +116,37 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
             let src: Vec<f32> = (0..len).map(|i| i as f32).collect();
             let mut dst = vec![0.0f32; len];
             let copy = measure(target, &budget, &mut || {
-                dst.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(d, s)| d.copy_from_slice(s));
+                dst.par_chunks_mut(1 << 16)
+                    .zip(src.par_chunks(1 << 16))
+                    .for_each(|(d, s)| d.copy_from_slice(s));
             });
             drop(src);
             let update = measure(target, &budget, &mut || {
-                dst.par_chunks_mut(1 << 16).for_each(|d| d.iter_mut().for_each(|x| *x = *x * 0.999_999 + 1e-7));
+                dst.par_chunks_mut(1 << 16)
+                    .for_each(|d| d.iter_mut().for_each(|x| *x = *x * 0.999_999 + 1e-7));
             });
             let mib = (len * 4) >> 20;
             if update.median_ms < copy.median_ms {
                 (bytes / (update.median_ms * 1e6), format!("in-place update of {mib} MiB (x = a*x + b), read + write, median of {}; a parallel memcpy gave {:.1} GB/s", update.samples, bytes / (copy.median_ms * 1e6)))
             } else {
-                (bytes / (copy.median_ms * 1e6), format!("parallel memcpy of {mib} MiB, read + write, median of {}", copy.samples))
+                (
+                    bytes / (copy.median_ms * 1e6),
+                    format!("parallel memcpy of {mib} MiB, read + write, median of {}", copy.samples),
+                )
             }
         }
     };
     let (device, fp32_gflops, fp32_source) = if target.is_cuda() {
         let ordinal: usize = target.name.strip_prefix("cuda:").and_then(|n| n.parse().ok()).unwrap_or(0);
-        let name = probe::gpus().ok().and_then(|g| g.into_iter().find(|g| g.ordinal == ordinal)).map_or_else(|| target.name.clone(), |g| g.name);
+        let name = probe::gpus()
+            .ok()
+            .and_then(|g| g.into_iter().find(|g| g.ordinal == ordinal))
+            .map_or_else(|| target.name.clone(), |g| g.name);
         match datasheet_fp32(&name) {
             Some((gflops, source)) => (name, Some(gflops), source),
-            None => (name, None, "unknown card: no datasheet FP32 figure; % is of bandwidth only".to_string()),
+            None => {
+                (name, None, "unknown card: no datasheet FP32 figure; % is of bandwidth only".to_string())
+            }
         }
     } else {
         let n = if short { 1024 } else { 2048 };
@@ -138,7 +167,27 @@ fn sgemm_gflops(n: usize, budget: &Budget, target: &Target) -> f64 {
     let st = measure(&host, budget, &mut || {
         // SAFETY: a, b, c are n x n row-major and c does not alias a or b.
         unsafe {
-            gemm::gemm(n, n, n, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, gemm::Parallelism::Rayon(0));
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
         }
     });
     2.0 * (n as f64).powi(3) / (st.median_ms * 1e6)
@@ -161,7 +210,13 @@ mod tests {
 
     #[test]
     fn floor_takes_the_larger_term() {
-        let l = Limits { device: "x".into(), bandwidth_gbs: 1000.0, bandwidth_method: String::new(), fp32_gflops: Some(10_000.0), fp32_source: String::new() };
+        let l = Limits {
+            device: "x".into(),
+            bandwidth_gbs: 1000.0,
+            bandwidth_method: String::new(),
+            fp32_gflops: Some(10_000.0),
+            fp32_source: String::new(),
+        };
         let (ms, bound) = l.floor_ms(1e9, 1e6);
         assert_eq!(bound, "fp32");
         assert!((ms - 0.1).abs() < 1e-12);

@@ -13,13 +13,26 @@ pub fn limits_text(l: &Limits) -> String {
         Some(g) => format!("{:.1} GFLOP/s FP32 ({})", g, l.fp32_source),
         None => l.fp32_source.clone(),
     };
-    format!("device: {}\nmemory: {:.1} GB/s ({})\ncompute: {fp}", l.device, l.bandwidth_gbs, l.bandwidth_method)
+    format!(
+        "device: {}\nmemory: {:.1} GB/s ({})\ncompute: {fp}",
+        l.device, l.bandwidth_gbs, l.bandwidth_method
+    )
 }
 
 pub fn row_header() -> String {
     format!(
         "{:<30} {:<38} {:>4} {:>4} {:>10} {:>21} {:>9} {:>8} {:>7} {:<6} {:>8}",
-        "op", "shape", "uses", "lnch", "median ms", "p10 .. p90 ms", "GFLOP/s", "GB/s", "%limit", "bound", "rel err"
+        "op",
+        "shape",
+        "uses",
+        "lnch",
+        "median ms",
+        "p10 .. p90 ms",
+        "GFLOP/s",
+        "GB/s",
+        "%limit",
+        "bound",
+        "rel err"
     )
 }
 
@@ -39,9 +52,20 @@ fn ms(v: f64) -> String {
 }
 
 pub fn row_line(r: &Row) -> String {
-    let head = format!("{:<30} {:<38} {:>4} {:>4}", r.op, r.shape, r.layers.len(), r.launches.map_or("-".into(), |l| l.to_string()));
+    let head = format!(
+        "{:<30} {:<38} {:>4} {:>4}",
+        r.op,
+        r.shape,
+        r.layers.len(),
+        r.launches.map_or("-".into(), |l| l.to_string())
+    );
     match &r.stats {
-        None => format!("{head} FAILED: rel err {:.2e}, max abs err {:.2e} (tolerance {:.0e}); not timed", r.rel_err, r.max_abs_err, super::kernels::TOLERANCE),
+        None => format!(
+            "{head} FAILED: rel err {:.2e}, max abs err {:.2e} (tolerance {:.0e}); not timed",
+            r.rel_err,
+            r.max_abs_err,
+            super::kernels::TOLERANCE
+        ),
         Some(s) => format!(
             "{head} {:>10} {:>21} {:>9} {:>8} {:>6}% {:<6} {:>8.1e}",
             ms(s.median_ms),
@@ -59,7 +83,11 @@ pub fn row_line(r: &Row) -> String {
 pub fn kernels_markdown(rep: &KernelReport, shapes: &[Shape], date: &str) -> String {
     let l = &rep.limits;
     let mut md = format!("# Kernel benchmarks: {} ({})\n\n", l.device, rep.device);
-    md += &format!("Date: {date}. Table: {}. Build: engine {}.\n\n", if rep.short { "short (CI shapes)" } else { "full" }, env!("CARGO_PKG_VERSION"));
+    md += &format!(
+        "Date: {date}. Table: {}. Build: engine {}.\n\n",
+        if rep.short { "short (CI shapes)" } else { "full" },
+        env!("CARGO_PKG_VERSION")
+    );
     md += "## Limits\n\n";
     md += &format!("- Memory bandwidth: **{:.1} GB/s**, {}\n", l.bandwidth_gbs, l.bandwidth_method);
     match l.fp32_gflops {
@@ -81,7 +109,11 @@ pub fn kernels_markdown(rep: &KernelReport, shapes: &[Shape], date: &str) -> Str
     md += "| op | shape | layers | launches | median ms | p10 | p90 | GFLOP/s | GB/s | % of limit | bound | rel err |\n";
     md += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n";
     for r in &rep.rows {
-        let layers = if r.layers.len() > 3 { format!("{} and {} more", r.layers[..2].join(", "), r.layers.len() - 2) } else { r.layers.join(", ") };
+        let layers = if r.layers.len() > 3 {
+            format!("{} and {} more", r.layers[..2].join(", "), r.layers.len() - 2)
+        } else {
+            r.layers.join(", ")
+        };
         let launches = r.launches.map_or("-".into(), |l| l.to_string());
         match &r.stats {
             Some(s) => {
@@ -101,7 +133,12 @@ pub fn kernels_markdown(rep: &KernelReport, shapes: &[Shape], date: &str) -> Str
                     r.rel_err
                 )
             }
-            None => md += &format!("| {} | {} | {} | {} | **FAILED** | | | | | | | {:.1e} |\n", r.op, r.shape, layers, launches, r.rel_err),
+            None => {
+                md += &format!(
+                    "| {} | {} | {} | {} | **FAILED** | | | | | | | {:.1e} |\n",
+                    r.op, r.shape, layers, launches, r.rel_err
+                )
+            }
         }
     }
     md += "\n## Shape table\n\n```\n";
@@ -148,7 +185,9 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.
 pub fn today() -> String {
-    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86400) as i64;
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86400) as i64;
     // Civil from days (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -57,10 +57,28 @@ impl Layer {
     pub fn describe(&self) -> String {
         match self {
             Layer::Conv { g, transposed: false, .. } => {
-                format!("{} -> {}x{}x{} k{} s{} p{}", dims_str(&[g.n, g.c_in, g.h, g.w]), g.c_out, g.oh, g.ow, g.kh, g.stride, g.pad)
+                format!(
+                    "{} -> {}x{}x{} k{} s{} p{}",
+                    dims_str(&[g.n, g.c_in, g.h, g.w]),
+                    g.c_out,
+                    g.oh,
+                    g.ow,
+                    g.kh,
+                    g.stride,
+                    g.pad
+                )
             }
             Layer::Conv { g, transposed: true, .. } => {
-                format!("{} -> {}x{}x{} T k{} s{} p{}", dims_str(&[g.n, g.c_out, g.oh, g.ow]), g.c_in, g.h, g.w, g.kh, g.stride, g.pad)
+                format!(
+                    "{} -> {}x{}x{} T k{} s{} p{}",
+                    dims_str(&[g.n, g.c_out, g.oh, g.ow]),
+                    g.c_in,
+                    g.h,
+                    g.w,
+                    g.kh,
+                    g.stride,
+                    g.pad
+                )
             }
             Layer::Norm(g) => format!("{} (c {})", dims_str(&[g.n, g.c, g.hw]), g.c),
             Layer::Act { dims, .. } | Layer::Pool { dims, .. } | Layer::Tv { dims } => dims_str(dims),
@@ -74,8 +92,12 @@ impl Layer {
     /// What the table prints as the layer's kind.
     pub fn kind(&self) -> String {
         match self {
-            Layer::Conv { transposed: false, bias, .. } => format!("conv{}", if *bias { "+bias" } else { "" }),
-            Layer::Conv { transposed: true, bias, .. } => format!("conv_t{}", if *bias { "+bias" } else { "" }),
+            Layer::Conv { transposed: false, bias, .. } => {
+                format!("conv{}", if *bias { "+bias" } else { "" })
+            }
+            Layer::Conv { transposed: true, bias, .. } => {
+                format!("conv_t{}", if *bias { "+bias" } else { "" })
+            }
             Layer::Norm(_) => "batchnorm".into(),
             Layer::Act { op, .. } => format!("{op:?}").to_lowercase(),
             Layer::Dropout { .. } => "dropout".into(),
@@ -92,7 +114,18 @@ impl Layer {
     /// Trainable parameters this layer owns.
     pub fn params(&self) -> usize {
         match self {
-            Layer::Conv { g, transposed, bias } => g.w_len() + if *bias { if *transposed { g.c_in } else { g.c_out } } else { 0 },
+            Layer::Conv { g, transposed, bias } => {
+                g.w_len()
+                    + if *bias {
+                        if *transposed {
+                            g.c_in
+                        } else {
+                            g.c_out
+                        }
+                    } else {
+                        0
+                    }
+            }
             Layer::Norm(g) => 2 * g.c,
             _ => 0,
         }
@@ -112,14 +145,36 @@ impl Builder {
         self.out.push(Shape { model: self.model.clone(), name: name.into(), layer });
     }
     #[allow(clippy::too_many_arguments)]
-    fn conv(&mut self, name: &str, c_in: usize, size: usize, c_out: usize, k: usize, stride: usize, pad: usize, bias: bool) -> usize {
+    fn conv(
+        &mut self,
+        name: &str,
+        c_in: usize,
+        size: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+    ) -> usize {
         let g = ConvGeom::forward(1, c_in, size, size, c_out, (k, k), stride, pad);
         self.push(name, Layer::Conv { g, transposed: false, bias });
         g.oh
     }
     /// ConvTranspose2d(c_in -> c_out, k4 s2 p1) on a size x size input: output 2*size.
     fn conv_t(&mut self, name: &str, c_in: usize, size: usize, c_out: usize, bias: bool) {
-        let g = ConvGeom { n: 1, c_in: c_out, h: 2 * size, w: 2 * size, c_out: c_in, kh: 4, kw: 4, stride: 2, pad: 1, oh: size, ow: size };
+        let g = ConvGeom {
+            n: 1,
+            c_in: c_out,
+            h: 2 * size,
+            w: 2 * size,
+            c_out: c_in,
+            kh: 4,
+            kw: 4,
+            stride: 2,
+            pad: 1,
+            oh: size,
+            ow: size,
+        };
         self.push(name, Layer::Conv { g, transposed: true, bias });
     }
     fn norm(&mut self, name: &str, c: usize, size: usize) {
@@ -134,9 +189,20 @@ impl Builder {
 /// size x size, in execution order. Level i downsamples size>>i to size>>(i+1); its
 /// upsampling mirrors it; levels 4 ..= num_downs-2 have dropout (the reference's
 /// num_downs - 5 intermediate blocks).
-pub fn unet(model: &str, size: usize, input_nc: usize, output_nc: usize, num_downs: usize, ngf: usize) -> Vec<Shape> {
-    assert!(num_downs >= 5 && size.is_multiple_of(1 << num_downs), "unet: size {size} must be a multiple of 2^{num_downs}");
-    let down_in: Vec<usize> = (0..num_downs).map(|i| if i == 0 { input_nc } else { ngf << (i - 1).min(3) }).collect();
+pub fn unet(
+    model: &str,
+    size: usize,
+    input_nc: usize,
+    output_nc: usize,
+    num_downs: usize,
+    ngf: usize,
+) -> Vec<Shape> {
+    assert!(
+        num_downs >= 5 && size.is_multiple_of(1 << num_downs),
+        "unet: size {size} must be a multiple of 2^{num_downs}"
+    );
+    let down_in: Vec<usize> =
+        (0..num_downs).map(|i| if i == 0 { input_nc } else { ngf << (i - 1).min(3) }).collect();
     let down_out: Vec<usize> = (0..num_downs).map(|i| ngf << i.min(3)).collect();
     let inner = num_downs - 1;
     let mut b = Builder::new(model);
@@ -177,7 +243,10 @@ pub fn unet(model: &str, size: usize, input_nc: usize, output_nc: usize, num_dow
 /// with the channel concatenation of its (A, B) input.
 pub fn patchgan(model: &str, size: usize, input_nc: usize, ndf: usize, n_layers: usize) -> Vec<Shape> {
     let mut b = Builder::new(model);
-    b.push("input cat(A, B)", Layer::Concat { n: 1, c: [input_nc / 2, input_nc - input_nc / 2], hw: size * size });
+    b.push(
+        "input cat(A, B)",
+        Layer::Concat { n: 1, c: [input_nc / 2, input_nc - input_nc / 2], hw: size * size },
+    );
     let mut s = b.conv("conv1", input_nc, size, ndf, 4, 2, 1, true);
     b.act("conv1.lrelu", Unary::LeakyRelu(0.2), ndf, s);
     let mut mult = 1;
@@ -254,25 +323,42 @@ pub fn table(short: bool) -> Vec<Shape> {
 
 /// The table as text, one layer per line (`engine bench kernels --shapes`, the reports).
 pub fn format_table(shapes: &[Shape]) -> String {
-    let mut out = format!("{:<18} {:<24} {:<12} {:<34} {:>10} {:>8}\n", "model", "layer", "kind", "shape", "params", "GFLOP");
+    let mut out = format!(
+        "{:<18} {:<24} {:<12} {:<34} {:>10} {:>8}\n",
+        "model", "layer", "kind", "shape", "params", "GFLOP"
+    );
     for s in shapes {
         let gflop = match &s.layer {
             Layer::Conv { g, .. } => format!("{:.3}", g.flops() / 1e9),
             Layer::Gram { n, c, hw } => format!("{:.3}", 2.0 * (n * c * c * hw) as f64 / 1e9),
             _ => String::new(),
         };
-        out += &format!("{:<18} {:<24} {:<12} {:<34} {:>10} {:>8}\n", s.model, s.name, s.layer.kind(), s.layer.describe(), s.layer.params(), gflop);
+        out += &format!(
+            "{:<18} {:<24} {:<12} {:<34} {:>10} {:>8}\n",
+            s.model,
+            s.name,
+            s.layer.kind(),
+            s.layer.describe(),
+            s.layer.params(),
+            gflop
+        );
     }
     out
 }
 
 fn conv_flops(shapes: &[Shape]) -> f64 {
-    shapes.iter().filter_map(|s| if let Layer::Conv { g, .. } = &s.layer { Some(g.flops()) } else { None }).sum()
+    shapes
+        .iter()
+        .filter_map(|s| if let Layer::Conv { g, .. } = &s.layer { Some(g.flops()) } else { None })
+        .sum()
 }
 
 /// FLOPs of the first convolution's input gradient, which nobody needs (its input is data).
 fn first_conv_flops(shapes: &[Shape]) -> f64 {
-    shapes.iter().find_map(|s| if let Layer::Conv { g, .. } = &s.layer { Some(g.flops()) } else { None }).unwrap_or(0.0)
+    shapes
+        .iter()
+        .find_map(|s| if let Layer::Conv { g, .. } = &s.layer { Some(g.flops()) } else { None })
+        .unwrap_or(0.0)
 }
 
 /// Work of one pix2pix training step (multiply-add = 2): G forward; D forward on the fake
@@ -289,7 +375,16 @@ pub fn pix2pix_step_flops(g: &[Shape], d: &[Shape]) -> f64 {
 /// Work of one style iteration: VGG forward and the gradient w.r.t. the image (no weight
 /// gradients), and the five Gram matrices forward and backward.
 pub fn style_iter_flops(vgg: &[Shape]) -> f64 {
-    let grams: f64 = vgg.iter().filter_map(|s| if let Layer::Gram { n, c, hw } = s.layer { Some(2.0 * (n * c * c * hw) as f64) } else { None }).sum();
+    let grams: f64 = vgg
+        .iter()
+        .filter_map(|s| {
+            if let Layer::Gram { n, c, hw } = s.layer {
+                Some(2.0 * (n * c * c * hw) as f64)
+            } else {
+                None
+            }
+        })
+        .sum();
     2.0 * conv_flops(vgg) + 2.0 * grams
 }
 
@@ -322,14 +417,21 @@ mod tests {
         let t = patchgan("d", 256, 6, 64, 3);
         assert_eq!(params(&t), 2_768_705);
         assert!((forward_flops(&t) / 1e9 - 6.39).abs() < 0.01, "{}", forward_flops(&t) / 1e9);
-        assert!(t.iter().any(|s| s.layer == Layer::Loss { op: Loss::BceWithLogits, len: 900 }), "30x30 output");
+        assert!(
+            t.iter().any(|s| s.layer == Layer::Loss { op: Loss::BceWithLogits, len: 900 }),
+            "30x30 output"
+        );
     }
 
     #[test]
     fn workloads_match_the_reference_flops() {
         let g = unet("u", 256, 3, 3, 8, 64);
         let d = patchgan("d", 256, 6, 64, 3);
-        assert!((pix2pix_step_flops(&g, &d) / 1e9 - 86.9).abs() < 0.1, "{}", pix2pix_step_flops(&g, &d) / 1e9);
+        assert!(
+            (pix2pix_step_flops(&g, &d) / 1e9 - 86.9).abs() < 0.1,
+            "{}",
+            pix2pix_step_flops(&g, &d) / 1e9
+        );
         let v256 = vgg19("v", 256, 1);
         let v512 = vgg19("v", 512, 1);
         assert_eq!(params(&v256), 12_944_960);

@@ -46,7 +46,13 @@ impl Stats {
     pub fn from_samples(mut ms: Vec<f64>, calls_per_sample: usize) -> Stats {
         assert!(!ms.is_empty(), "no samples");
         ms.sort_by(f64::total_cmp);
-        Stats { median_ms: percentile(&ms, 0.5), p10_ms: percentile(&ms, 0.1), p90_ms: percentile(&ms, 0.9), samples: ms.len(), calls_per_sample }
+        Stats {
+            median_ms: percentile(&ms, 0.5),
+            p10_ms: percentile(&ms, 0.1),
+            p90_ms: percentile(&ms, 0.9),
+            samples: ms.len(),
+            calls_per_sample,
+        }
     }
 }
 
@@ -56,10 +62,16 @@ pub fn measure(target: &Target, budget: &Budget, call: &mut dyn FnMut()) -> Stat
     call();
     target.synchronize();
     let first = target.time_ms(call);
-    let inner = if target.is_cuda() && first > 0.0 { ((budget.min_sample_ms / first).ceil() as usize).clamp(1, 200) } else { 1 };
+    let inner = if target.is_cuda() && first > 0.0 {
+        ((budget.min_sample_ms / first).ceil() as usize).clamp(1, 200)
+    } else {
+        1
+    };
     let start = Instant::now();
     let mut samples = Vec::new();
-    while samples.len() < budget.max_samples && (samples.len() < budget.min_samples || start.elapsed().as_secs_f64() < budget.seconds) {
+    while samples.len() < budget.max_samples
+        && (samples.len() < budget.min_samples || start.elapsed().as_secs_f64() < budget.seconds)
+    {
         let ms = target.time_ms(&mut || {
             for _ in 0..inner {
                 call();
@@ -85,7 +97,11 @@ mod tests {
     fn measure_respects_the_sample_bounds() {
         let t = Target::cpu();
         let mut calls = 0;
-        let s = measure(&t, &Budget { min_samples: 3, max_samples: 4, seconds: 10.0, min_sample_ms: 1.0 }, &mut || calls += 1);
+        let s = measure(
+            &t,
+            &Budget { min_samples: 3, max_samples: 4, seconds: 10.0, min_sample_ms: 1.0 },
+            &mut || calls += 1,
+        );
         assert_eq!(s.samples, 4);
         assert_eq!(calls, 6, "warm-up, calibration, then the samples");
     }

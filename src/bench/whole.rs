@@ -50,7 +50,11 @@ pub struct Reps {
 /// Runs `call(i)` `warmup` times, counts the launches of one more call, then times
 /// `iters` calls one by one (each its own sample: a step is long enough for events or
 /// the wall clock).
-fn time_calls(target: &Target, reps: Reps, call: &mut dyn FnMut(usize)) -> (Stats, Option<u64>, Option<(usize, &'static str)>) {
+fn time_calls(
+    target: &Target,
+    reps: Reps,
+    call: &mut dyn FnMut(usize),
+) -> (Stats, Option<u64>, Option<(usize, &'static str)>) {
     let mut k = 0;
     for _ in 0..reps.warmup.max(1) {
         call(k);
@@ -72,7 +76,15 @@ fn time_calls(target: &Target, reps: Reps, call: &mut dyn FnMut(usize)) -> (Stat
     (Stats::from_samples(samples, 1), launches, target.take_peak_bytes())
 }
 
-fn result(bench: &str, target: &Target, config: String, size: usize, flops: f64, unit: &str, timed: (Stats, Option<u64>, Option<(usize, &'static str)>)) -> WholeResult {
+fn result(
+    bench: &str,
+    target: &Target,
+    config: String,
+    size: usize,
+    flops: f64,
+    unit: &str,
+    timed: (Stats, Option<u64>, Option<(usize, &'static str)>),
+) -> WholeResult {
     let (stats, launches, peak) = timed;
     WholeResult {
         bench: bench.into(),
@@ -92,7 +104,9 @@ fn result(bench: &str, target: &Target, config: String, size: usize, flops: f64,
 
 /// Random image pairs in [-1, 1], a few of them so successive calls see other data.
 fn images(target: &Target, count: usize, c: usize, size: usize, seed: u64) -> Vec<Tensor> {
-    (0..count as u64).map(|i| Tensor::rand_uniform(&[1, c, size, size], seed + i, -1.0, 1.0, DType::F32, &target.device)).collect()
+    (0..count as u64)
+        .map(|i| Tensor::rand_uniform(&[1, c, size, size], seed + i, -1.0, 1.0, DType::F32, &target.device))
+        .collect()
 }
 
 #[derive(Parser)]
@@ -126,7 +140,15 @@ pub fn pix2pix_step(target: &Target, netg: &str, size: usize, reps: Reps) -> Res
     let g = shapes::unet("g", size, 3, 3, num_downs, o.ngf);
     let d = shapes::patchgan("d", size, 6, o.ndf, 3);
     let flops = shapes::pix2pix_step_flops(&g, &d);
-    Ok(result("pix2pix-step", target, format!("{netg} + PatchGAN n3, batch norm, batch 1, {size}x{size}, Adam"), size, flops, "images", timed))
+    Ok(result(
+        "pix2pix-step",
+        target,
+        format!("{netg} + PatchGAN n3, batch norm, batch 1, {size}x{size}, Adam"),
+        size,
+        flops,
+        "images",
+        timed,
+    ))
 }
 
 /// neural-style's layers: style at relu1_1 .. relu5_1, content at relu4_2.
@@ -149,7 +171,8 @@ pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResul
     let weights = Weights { alpha: 5.0, beta: 100.0, tv: 1e-3, style_layers: vec![1.0; STYLE_LAYERS.len()] };
     let unit = |seed| Tensor::rand_uniform(&[1, 3, size, size], seed, 0.0, 1.0, DType::F32, &target.device);
     let (content, style) = (unit(400), unit(300));
-    let objective = Objective::new(&vgg, &[CONTENT_LAYER.to_string()], &style_layers, weights, &content, &[(style, 1.0)]);
+    let objective =
+        Objective::new(&vgg, &[CONTENT_LAYER.to_string()], &style_layers, weights, &content, &[(style, 1.0)]);
     let xs: Vec<Tensor> = (0..3).map(|i| unit(500 + i)).collect();
     for x in &xs {
         x.set_requires_grad(true);
@@ -160,7 +183,15 @@ pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResul
         drop(grads.get(x).expect("the image has a gradient").clone());
     });
     let flops = shapes::style_iter_flops(&shapes::vgg19("v", size, 1));
-    Ok(result("style-iter", target, format!("VGG-19 to relu5_1, 5 Gram + content + TV losses, grad w.r.t. the image, {size}x{size}"), size, flops, "iterations", timed))
+    Ok(result(
+        "style-iter",
+        target,
+        format!("VGG-19 to relu5_1, 5 Gram + content + TV losses, grad w.r.t. the image, {size}x{size}"),
+        size,
+        flops,
+        "iterations",
+        timed,
+    ))
 }
 
 /// The U-Net generator forward pass in eval mode without gradients, batch 1.
@@ -176,7 +207,15 @@ pub fn unet_forward(target: &Target, netg: &str, size: usize, reps: Reps) -> Res
     let _guard = no_grad();
     let timed = time_calls(target, reps, &mut |i| drop(g.forward(&xs[i % xs.len()])));
     let flops = shapes::forward_flops(&shapes::unet("g", size, 3, 3, num_downs, o.ngf));
-    Ok(result("unet-forward", target, format!("{netg}, batch norm (eval), no grad, batch 1, {size}x{size}"), size, flops, "images", timed))
+    Ok(result(
+        "unet-forward",
+        target,
+        format!("{netg}, batch norm (eval), no grad, batch 1, {size}x{size}"),
+        size,
+        flops,
+        "images",
+        timed,
+    ))
 }
 
 /// Warm-up and timed calls: few on the CPU and the emulator (a step takes seconds there).

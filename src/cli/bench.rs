@@ -91,13 +91,15 @@ pub fn run(args: &BenchArgs, device: &str) -> Result<()> {
         BenchCommand::Pix2pixStep(s) => {
             let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
-            let r = whole::pix2pix_step(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
+            let r =
+                whole::pix2pix_step(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::UnetForward(s) => {
             let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
-            let r = whole::unet_forward(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
+            let r =
+                whole::unet_forward(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::StyleIter(s) => {
@@ -169,7 +171,10 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
     );
     let name = format!("kernels-{}{}.md", target.name.replace(':', ""), if k.short { "-short" } else { "" });
     let md_path = report::report_path(k.out_dir.as_deref(), &name);
-    crate::io::atomic::write_bytes_atomic(&md_path, report::kernels_markdown(&rep, &table, &report::today()).as_bytes())?;
+    crate::io::atomic::write_bytes_atomic(
+        &md_path,
+        report::kernels_markdown(&rep, &table, &report::today()).as_bytes(),
+    )?;
     println!("\n{} cases, {} FAILED; report: {}", rep.rows.len(), rep.failures(), md_path.display());
     if let Some(path) = &k.json {
         report::write_json(path, &rep)?;

@@ -5,7 +5,11 @@ use crate::backend::device::{compile, probe};
 use anyhow::{anyhow, Result};
 
 pub fn run() -> Result<()> {
-    println!("engine {} ({} build)", env!("CARGO_PKG_VERSION"), if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!(
+        "engine {} ({} build)",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
     println!("cpu: {} threads (rayon), f32 and f64", rayon::current_num_threads());
     println!("{}", probe::probe());
     Ok(())

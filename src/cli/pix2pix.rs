@@ -32,7 +32,13 @@ pub struct CombineArgs {
 }
 
 pub fn run_combine(a: &CombineArgs) -> Result<()> {
-    let report = combine(&CombineOptions { fold_a: a.fold_a.clone(), fold_b: a.fold_b.clone(), fold_ab: a.fold_ab.clone(), use_ab: a.use_ab, num_imgs: a.num_imgs })?;
+    let report = combine(&CombineOptions {
+        fold_a: a.fold_a.clone(),
+        fold_b: a.fold_b.clone(),
+        fold_ab: a.fold_ab.clone(),
+        use_ab: a.use_ab,
+        num_imgs: a.num_imgs,
+    })?;
     println!("{report}");
     if !report.is_complete() {
         bail!("{} file(s) skipped (listed above)", report.skipped_count());
@@ -61,7 +67,8 @@ pub fn run_fetch_dataset(a: &FetchDatasetArgs) -> Result<()> {
 /// 2-core CPU, or the paper's 256x256 configuration on a GPU. Flags given on the command
 /// line (`explicit`) win over the preset.
 fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: bool) -> Result<()> {
-    let (size, n_train, netg, ngf, ndf, epochs, decay) = if gpu { (256, 400, "unet_256", 64, 64, 100, 100) } else { (64, 200, "unet_64", 32, 32, 18, 12) };
+    let (size, n_train, netg, ngf, ndf, epochs, decay) =
+        if gpu { (256, 400, "unet_256", 64, 64, 100, 100) } else { (64, 200, "unet_64", 32, 32, 18, 12) };
     let set = |id: &str, f: &mut dyn FnMut()| {
         if !explicit.contains(id) {
             f()
@@ -107,11 +114,19 @@ pub fn run_train(mut o: TrainOptions, explicit: &HashSet<String>, device: &Devic
     let name = match (&o.name, &o.dataroot) {
         (Some(n), _) => n.clone(),
         (None, _) if builtin => "builtin_shapes".into(),
-        (None, Some(root)) => root.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into()),
+        (None, Some(root)) => {
+            root.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into())
+        }
         (None, None) => "experiment".into(),
     };
     let s = train(&o, &name, device)?;
-    println!("trained {} epochs ({} iterations) in {:.1} s; checkpoints in {}", s.epochs, s.iterations, s.seconds, s.checkpoint_dir.display());
+    println!(
+        "trained {} epochs ({} iterations) in {:.1} s; checkpoints in {}",
+        s.epochs,
+        s.iterations,
+        s.seconds,
+        s.checkpoint_dir.display()
+    );
     if let Some(v) = s.validation {
         println!("validation: {} images, L1 {:.4}, PSNR {:.2} dB", v.count, v.l1, v.psnr);
     }

@@ -17,13 +17,13 @@
 //! Adam's learning rate is in [0, 1] pixel units: the reference's 10 (in 0-256 units)
 //! is 10/256 ~ 0.039.
 
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
 use crate::nn::VggPooling;
 use crate::style::options::{defaults, parse_numbers, split_list};
 use crate::style::weights::{default_vgg_path, read_tensors, VGG19_SHA256, VGG19_URL};
 use crate::style::{Init, OptimizerKind, StyleOptions};
 use crate::Device;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -136,8 +136,16 @@ impl StylizeArgs {
         o.tv_weight = self.tv_weight;
         o.content_layers = split_list(&self.content_layers);
         o.style_layers = split_list(&self.style_layers);
-        o.style_layer_weights = self.style_layer_weights.as_deref().map(|s| parse_numbers("--style-layer-weights", s)).transpose()?;
-        o.style_blend_weights = self.style_blend_weights.as_deref().map(|s| parse_numbers("--style-blend-weights", s)).transpose()?;
+        o.style_layer_weights = self
+            .style_layer_weights
+            .as_deref()
+            .map(|s| parse_numbers("--style-layer-weights", s))
+            .transpose()?;
+        o.style_blend_weights = self
+            .style_blend_weights
+            .as_deref()
+            .map(|s| parse_numbers("--style-blend-weights", s))
+            .transpose()?;
         o.style_scale = self.style_scale;
         o.image_size = self.image_size;
         o.pooling = match self.pooling {
@@ -190,7 +198,9 @@ pub struct FetchVggArgs {
 pub fn run_fetch_vgg(args: FetchVggArgs) -> Result<()> {
     let dest = match args.dest {
         Some(d) => d,
-        None => default_vgg_path().context("no cache folder ($ENGINE_CACHE and $HOME unset): pass --dest PATH")?,
+        None => {
+            default_vgg_path().context("no cache folder ($ENGINE_CACHE and $HOME unset): pass --dest PATH")?
+        }
     };
     let pinned = if args.url == VGG19_URL { VGG19_SHA256 } else { None };
     let sha = args.sha256.as_deref().or(pinned);
@@ -217,7 +227,8 @@ pub fn run_fetch_vgg(args: FetchVggArgs) -> Result<()> {
 fn check_vgg_contents(path: &std::path::Path) -> Result<()> {
     use crate::nn::Module;
     let vgg = crate::nn::Vgg19::new(VggPooling::Max, "pool5", &Device::cpu())?;
-    let expected: Vec<(String, Vec<usize>)> = vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+    let expected: Vec<(String, Vec<usize>)> =
+        vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
     read_tensors(path, &expected).map(|_| ())
 }
 

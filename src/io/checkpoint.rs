@@ -4,8 +4,8 @@
 //! first bytes, so a reference checkpoint loads through the same call. Every error names
 //! the file (and the tensor, where one is at fault) in one line.
 
-use anyhow::{anyhow, bail, Result};
 use super::atomic::tmp_path;
+use anyhow::{anyhow, bail, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -143,7 +143,12 @@ impl Checkpoint {
         self.check_contains(expected)?;
         let wanted: HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
         if let Some(t) = self.tensors.iter().find(|t| !wanted.contains(t.name.as_str())) {
-            bail!("checkpoint {}: unexpected tensor '{}' with shape {:?}", self.path.display(), t.name, t.shape);
+            bail!(
+                "checkpoint {}: unexpected tensor '{}' with shape {:?}",
+                self.path.display(),
+                t.name,
+                t.shape
+            );
         }
         Ok(())
     }
@@ -151,7 +156,8 @@ impl Checkpoint {
     /// Like `check_against`, but extra tensors in the file are allowed (loading part of a
     /// network, e.g. VGG features without the classifier).
     pub fn check_contains(&self, expected: &[(String, Vec<usize>)]) -> Result<()> {
-        let by_name: HashMap<&str, &CheckpointTensor> = self.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        let by_name: HashMap<&str, &CheckpointTensor> =
+            self.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
         if let Some((name, shape)) = expected.iter().find(|(n, _)| !by_name.contains_key(n.as_str())) {
             return Err(self.missing(name, shape));
         }
@@ -169,7 +175,13 @@ impl Checkpoint {
     }
 
     fn wrong_shape(&self, t: &CheckpointTensor, shape: &[usize]) -> anyhow::Error {
-        anyhow!("checkpoint {}: tensor '{}' has shape {:?}, expected {:?}", self.path.display(), t.name, t.shape, shape)
+        anyhow!(
+            "checkpoint {}: tensor '{}' has shape {:?}, expected {:?}",
+            self.path.display(),
+            t.name,
+            t.shape,
+            shape
+        )
     }
 }
 
@@ -234,7 +246,11 @@ pub fn save_checkpoint(
 /// The safetensors layout (u64 header length, JSON header, data) with the header's keys in
 /// sorted order, so the same tensors always give the same bytes (the crate's serializer
 /// takes metadata as a HashMap and writes it in an order that changes between runs).
-fn write_sorted(w: &mut impl std::io::Write, views: &[(&str, TensorView<'_>)], metadata: &BTreeMap<String, String>) -> std::io::Result<()> {
+fn write_sorted(
+    w: &mut impl std::io::Write,
+    views: &[(&str, TensorView<'_>)],
+    metadata: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
     let mut header: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     if !metadata.is_empty() {
         header.insert("__metadata__".into(), serde_json::json!(metadata));
@@ -242,7 +258,10 @@ fn write_sorted(w: &mut impl std::io::Write, views: &[(&str, TensorView<'_>)], m
     let mut offset = 0usize;
     for (name, v) in views {
         let len = v.data().len();
-        header.insert(name.to_string(), serde_json::json!({"dtype": "F32", "shape": v.shape(), "data_offsets": [offset, offset + len]}));
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": v.shape(), "data_offsets": [offset, offset + len]}),
+        );
         offset += len;
     }
     let mut text = serde_json::to_string(&header).expect("header serialises");
@@ -326,7 +345,9 @@ fn load_safetensors(path: &Path, mut file: File, keep: &dyn Fn(&str) -> bool) ->
     let header_len = u64::from_le_bytes(len_bytes) as usize;
     // safetensors caps the header at 100 MB; anything larger is garbage, not a header.
     if header_len > 100_000_000 || 8 + header_len > file_len {
-        return Err(corrupt(format!("header of {header_len} bytes in a file of {file_len} bytes (truncated?)")));
+        return Err(corrupt(format!(
+            "header of {header_len} bytes in a file of {file_len} bytes (truncated?)"
+        )));
     }
     let mut header = vec![0u8; header_len];
     file.read_exact(&mut header).map_err(|e| read_error(path, e))?;
@@ -348,8 +369,9 @@ fn load_safetensors(path: &Path, mut file: File, keep: &dyn Fn(&str) -> bool) ->
         }
         let bad = |what: &str| corrupt(format!("tensor '{name}': {what}"));
         let dtype_name = info["dtype"].as_str().ok_or_else(|| bad("no dtype"))?;
-        let dtype = StoredDtype::from_safetensors(dtype_name)
-            .ok_or_else(|| anyhow!("checkpoint {shown}: tensor '{name}' has unsupported dtype {dtype_name}"))?;
+        let dtype = StoredDtype::from_safetensors(dtype_name).ok_or_else(|| {
+            anyhow!("checkpoint {shown}: tensor '{name}' has unsupported dtype {dtype_name}")
+        })?;
         let shape = info["shape"]
             .as_array()
             .and_then(|a| a.iter().map(|v| v.as_u64().map(|v| v as usize)).collect::<Option<Vec<_>>>())
@@ -360,7 +382,8 @@ fn load_safetensors(path: &Path, mut file: File, keep: &dyn Fn(&str) -> bool) ->
             .filter(|o| o.len() == 2 && o[0] <= o[1])
             .ok_or_else(|| bad("bad data_offsets"))?;
         let (start, end) = (offsets[0], offsets[1]);
-        let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("shape overflows"))?;
+        let numel =
+            shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("shape overflows"))?;
         if numel.checked_mul(dtype.size()) != Some(end - start) {
             return Err(bad(&format!("shape {shape:?} of {dtype} does not fit {} bytes", end - start)));
         }
@@ -380,7 +403,12 @@ fn load_safetensors(path: &Path, mut file: File, keep: &dyn Fn(&str) -> bool) ->
         file.seek(SeekFrom::Start((8 + header_len + e.start) as u64)).map_err(|err| read_error(path, err))?;
         file.read_exact(&mut bytes)
             .map_err(|err| anyhow!("cannot read tensor '{}' of checkpoint {shown}: {err}", e.name))?;
-        tensors.push(CheckpointTensor { name: e.name, shape: e.shape, dtype: e.dtype, data: e.dtype.decode(&bytes) });
+        tensors.push(CheckpointTensor {
+            name: e.name,
+            shape: e.shape,
+            dtype: e.dtype,
+            data: e.dtype.decode(&bytes),
+        });
     }
     Ok(Checkpoint { path: path.to_path_buf(), tensors, metadata })
 }

@@ -17,7 +17,8 @@ pub fn download(url: &str, dest: &Path, expected_sha256: Option<&str>) -> Result
     }
     let tmp = tmp_path(dest);
     let result = fetch_to(url, &tmp, expected_sha256).and_then(|()| {
-        fs::rename(&tmp, dest).with_context(|| format!("{}: cannot rename to {}", tmp.display(), dest.display()))
+        fs::rename(&tmp, dest)
+            .with_context(|| format!("{}: cannot rename to {}", tmp.display(), dest.display()))
     });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -58,8 +59,9 @@ fn fetch_to(url: &str, tmp: &Path, expected_sha256: Option<&str>) -> Result<()> 
                 .expect("valid template")
                 .progress_chars("=> "),
         ),
-        None => ProgressBar::new_spinner()
-            .with_style(ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}").expect("valid template")),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}").expect("valid template"),
+        ),
     };
     bar.set_message(format!("downloading {url}"));
 
@@ -69,7 +71,9 @@ fn fetch_to(url: &str, tmp: &Path, expected_sha256: Option<&str>) -> Result<()> 
     let mut buf = vec![0u8; 1 << 16];
     let mut received = 0u64;
     loop {
-        let n = reader.read(&mut buf).with_context(|| format!("download {url}: connection failed after {received} bytes"))?;
+        let n = reader
+            .read(&mut buf)
+            .with_context(|| format!("download {url}: connection failed after {received} bytes"))?;
         if n == 0 {
             break;
         }

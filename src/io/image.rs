@@ -6,8 +6,7 @@ use super::atomic::write_atomic;
 use anyhow::{bail, Context, Result};
 use image::codecs::jpeg::JpegEncoder;
 use image::{
-    ColorType, DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage,
-    RgbImage,
+    ColorType, DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage, RgbImage,
 };
 use std::path::Path;
 
@@ -32,9 +31,7 @@ pub struct ImageInfo {
 
 fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
     let reader = ImageReader::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let reader = reader
-        .with_guessed_format()
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let reader = reader.with_guessed_format().with_context(|| format!("{}: cannot read", path.display()))?;
     if reader.format().is_none() {
         bail!("{}: not a PNG or JPEG image", path.display());
     }
@@ -169,7 +166,9 @@ pub fn save_image(path: &Path, img: &DynamicImage) -> Result<()> {
                 // JPEG has no alpha or 16-bit: write 8-bit gray or RGB.
                 let img = match img.color() {
                     ColorType::L8 | ColorType::Rgb8 => img.clone(),
-                    ColorType::L16 | ColorType::La8 | ColorType::La16 => DynamicImage::ImageLuma8(img.to_luma8()),
+                    ColorType::L16 | ColorType::La8 | ColorType::La16 => {
+                        DynamicImage::ImageLuma8(img.to_luma8())
+                    }
                     _ => DynamicImage::ImageRgb8(img.to_rgb8()),
                 };
                 img.write_with_encoder(JpegEncoder::new_with_quality(out, 95))

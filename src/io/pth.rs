@@ -31,7 +31,8 @@ pub fn load_pth_filtered(path: impl AsRef<Path>, keep: impl Fn(&str) -> bool) ->
     let path = path.as_ref();
     let mut bytes = Vec::new();
     open(path)?.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
-    let corrupt = |e: anyhow::Error| anyhow!("checkpoint {} is not a readable PyTorch file: {e:#}", path.display());
+    let corrupt =
+        |e: anyhow::Error| anyhow!("checkpoint {} is not a readable PyTorch file: {e:#}", path.display());
     let tensors = if bytes.starts_with(b"PK\x03\x04") {
         read_zip(&bytes, &keep).map_err(corrupt)?
     } else {
@@ -46,7 +47,8 @@ pub fn load_pth_filtered(path: impl AsRef<Path>, keep: impl Fn(&str) -> bool) ->
 // ---- The two file layouts ----
 
 fn read_zip(bytes: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<Vec<CheckpointTensor>> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| anyhow!("bad zip archive ({e})"))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| anyhow!("bad zip archive ({e})"))?;
     // The records share a folder named after the file it was first saved as.
     let pkl = zip
         .file_names()
@@ -122,13 +124,16 @@ fn read_legacy(bytes: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<Vec<Checkpoi
         pos += 8;
         let dtype = *dtypes.get(key).ok_or_else(|| anyhow!("storage {key} is listed but never used"))?;
         let len = usize::try_from(count).ok().and_then(|c| c.checked_mul(dtype.size()));
-        let data = len.and_then(|len| bytes.get(pos..pos + len)).ok_or_else(|| anyhow!("truncated in storage {key}"))?;
+        let data = len
+            .and_then(|len| bytes.get(pos..pos + len))
+            .ok_or_else(|| anyhow!("truncated in storage {key}"))?;
         pos += data.len();
         storages.insert(key.clone(), data);
     }
     let mut out = Vec::new();
     for (name, t) in found.into_iter().filter(|(n, _)| keep(n)) {
-        let data = storages.get(&t.storage.key).ok_or_else(|| anyhow!("tensor '{name}': its storage is missing"))?;
+        let data =
+            storages.get(&t.storage.key).ok_or_else(|| anyhow!("tensor '{name}': its storage is missing"))?;
         out.push(materialise(name, &t, data)?);
     }
     Ok(out)
@@ -282,7 +287,14 @@ struct Unpickler<'a> {
 
 impl<'a> Unpickler<'a> {
     fn new(data: &'a [u8], pos: usize) -> Self {
-        Unpickler { data, pos, stack: Vec::new(), marks: Vec::new(), memo: HashMap::new(), storages: HashMap::new() }
+        Unpickler {
+            data,
+            pos,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            storages: HashMap::new(),
+        }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -303,7 +315,10 @@ impl<'a> Unpickler<'a> {
 
     fn line(&mut self) -> Result<&'a str> {
         let rest = &self.data[self.pos.min(self.data.len())..];
-        let n = rest.iter().position(|&b| b == b'\n').ok_or_else(|| anyhow!("pickle truncated in a text line"))?;
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| anyhow!("pickle truncated in a text line"))?;
         let s = std::str::from_utf8(&rest[..n]).map_err(|_| anyhow!("bad text in pickle"))?;
         self.pos += n + 1;
         Ok(s)
@@ -392,7 +407,8 @@ impl<'a> Unpickler<'a> {
                 }
                 b'F' => {
                     let s = self.line()?;
-                    self.stack.push(Value::Float(s.parse().map_err(|_| anyhow!("bad float '{s}' in pickle"))?));
+                    self.stack
+                        .push(Value::Float(s.parse().map_err(|_| anyhow!("bad float '{s}' in pickle"))?));
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
@@ -595,7 +611,9 @@ fn call(callable: &Value, args: &Value) -> Result<Value> {
         _ => &[],
     };
     Ok(match &**name {
-        "collections.OrderedDict" | "builtins.dict" | "__builtin__.dict" => Value::Dict(Rc::new(RefCell::new(Vec::new()))),
+        "collections.OrderedDict" | "builtins.dict" | "__builtin__.dict" => {
+            Value::Dict(Rc::new(RefCell::new(Vec::new())))
+        }
         "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
             let bad = || anyhow!("bad arguments to {name}");
             let Some(Value::Storage(storage)) = args.first() else { return Err(bad()) };
@@ -654,9 +672,13 @@ mod tests {
     #[test]
     fn unpickles_containers_and_memo() {
         // pickle.dumps({'a': [1, 2.5, 'x'], 'b': (True, None)}, protocol=2), plus a memo get.
-        let mut p = vec![0x80, 2, b'}', b'q', 0, b'(', b'X', 1, 0, 0, 0, b'a', b']', b'q', 1, b'(', b'K', 1, b'G'];
+        let mut p =
+            vec![0x80, 2, b'}', b'q', 0, b'(', b'X', 1, 0, 0, 0, b'a', b']', b'q', 1, b'(', b'K', 1, b'G'];
         p.extend(2.5f64.to_be_bytes());
-        p.extend([b'X', 1, 0, 0, 0, b'x', b'e', b'X', 1, 0, 0, 0, b'b', 0x88, b'N', 0x86, b'X', 1, 0, 0, 0, b'c', b'h', 1, b'u', b'.']);
+        p.extend([
+            b'X', 1, 0, 0, 0, b'x', b'e', b'X', 1, 0, 0, 0, b'b', 0x88, b'N', 0x86, b'X', 1, 0, 0, 0, b'c',
+            b'h', 1, b'u', b'.',
+        ]);
         let mut u = Unpickler::new(&p, 0);
         let v = u.load().unwrap();
         assert_eq!(u.pos, p.len());

@@ -30,7 +30,15 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    pub fn new(c_in: usize, c_out: usize, k: usize, stride: usize, pad: usize, bias: bool, device: &Device) -> Conv2d {
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Conv2d {
         Conv2d {
             weight: param(&[c_out, c_in, k, k], device),
             bias: bias.then(|| param(&[c_out], device)),
@@ -58,8 +66,18 @@ impl Module for Conv2d {
     fn summarize(&self, prefix: &str, input: &[usize], rows: &mut Vec<SummaryRow>) -> Vec<usize> {
         let (o, i, k, _) = self.weight.dims4();
         assert_eq!(input[1], i, "Conv2d {prefix}: input {input:?} has {} channels, expected {i}", input[1]);
-        let out = vec![input[0], o, conv_out(input[2], k, self.stride, self.pad), conv_out(input[3], k, self.stride, self.pad)];
-        let desc = format!("Conv2d({i}, {o}, k{k}, s{}, p{}{})", self.stride, self.pad, if self.bias.is_some() { ", bias" } else { "" });
+        let out = vec![
+            input[0],
+            o,
+            conv_out(input[2], k, self.stride, self.pad),
+            conv_out(input[3], k, self.stride, self.pad),
+        ];
+        let desc = format!(
+            "Conv2d({i}, {o}, k{k}, s{}, p{}{})",
+            self.stride,
+            self.pad,
+            if self.bias.is_some() { ", bias" } else { "" }
+        );
         leaf_row(prefix, desc, &out, self.weight.numel() + bias_count(&self.bias), rows);
         out
     }
@@ -76,7 +94,16 @@ pub struct ConvTranspose2d {
 
 impl ConvTranspose2d {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(c_in: usize, c_out: usize, k: usize, stride: usize, pad: usize, output_padding: usize, bias: bool, device: &Device) -> ConvTranspose2d {
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+        bias: bool,
+        device: &Device,
+    ) -> ConvTranspose2d {
         ConvTranspose2d {
             weight: param(&[c_in, c_out, k, k], device),
             bias: bias.then(|| param(&[c_out], device)),
@@ -99,10 +126,19 @@ impl Module for ConvTranspose2d {
     }
     fn summarize(&self, prefix: &str, input: &[usize], rows: &mut Vec<SummaryRow>) -> Vec<usize> {
         let (i, o, k, _) = self.weight.dims4();
-        assert_eq!(input[1], i, "ConvTranspose2d {prefix}: input {input:?} has {} channels, expected {i}", input[1]);
+        assert_eq!(
+            input[1], i,
+            "ConvTranspose2d {prefix}: input {input:?} has {} channels, expected {i}",
+            input[1]
+        );
         let size = |s: usize| (s - 1) * self.stride + k + self.output_padding - 2 * self.pad;
         let out = vec![input[0], o, size(input[2]), size(input[3])];
-        let desc = format!("ConvTranspose2d({i}, {o}, k{k}, s{}, p{}{})", self.stride, self.pad, if self.bias.is_some() { ", bias" } else { "" });
+        let desc = format!(
+            "ConvTranspose2d({i}, {o}, k{k}, s{}, p{}{})",
+            self.stride,
+            self.pad,
+            if self.bias.is_some() { ", bias" } else { "" }
+        );
         leaf_row(prefix, desc, &out, self.weight.numel() + bias_count(&self.bias), rows);
         out
     }

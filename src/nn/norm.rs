@@ -86,9 +86,21 @@ impl Module for BatchNorm2d {
     fn forward(&self, x: &Tensor) -> Tensor {
         if self.training {
             self.num_batches_tracked.set(self.num_batches_tracked.get() + 1);
-            x.batch_norm_train(Some(&self.weight), Some(&self.bias), Some((&self.running_mean, &self.running_var)), self.momentum, self.eps)
+            x.batch_norm_train(
+                Some(&self.weight),
+                Some(&self.bias),
+                Some((&self.running_mean, &self.running_var)),
+                self.momentum,
+                self.eps,
+            )
         } else {
-            x.batch_norm_eval(Some(&self.weight), Some(&self.bias), &self.running_mean, &self.running_var, self.eps)
+            x.batch_norm_eval(
+                Some(&self.weight),
+                Some(&self.bias),
+                &self.running_mean,
+                &self.running_var,
+                self.eps,
+            )
         }
     }
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Entry<'_>)) {
@@ -120,7 +132,11 @@ pub struct InstanceNorm2d {
 
 impl InstanceNorm2d {
     pub fn new(c: usize, affine: bool, device: &Device) -> InstanceNorm2d {
-        InstanceNorm2d { channels: c, affine: affine.then(|| (param(&[c], device), param(&[c], device))), eps: 1e-5 }
+        InstanceNorm2d {
+            channels: c,
+            affine: affine.then(|| (param(&[c], device), param(&[c], device))),
+            eps: 1e-5,
+        }
     }
 }
 

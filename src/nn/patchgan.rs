@@ -8,10 +8,20 @@ use anyhow::{bail, Result};
 
 /// The reference's `define_D`: `basic` (PatchGAN, 3 layers), `n_layers` (PatchGAN with
 /// `n_layers_d`) or `pixel` (PixelGAN), initialised from `seed`.
-pub fn define_d(netd: &str, input_nc: usize, ndf: usize, n_layers_d: usize, norm: Norm, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
+pub fn define_d(
+    netd: &str,
+    input_nc: usize,
+    ndf: usize,
+    n_layers_d: usize,
+    norm: Norm,
+    seed: u64,
+    device: &Device,
+) -> Result<Box<dyn Module>> {
     Ok(match netd {
         "basic" => Box::new(NLayerDiscriminator::new(input_nc, ndf, 3, norm, seed, device)),
-        "n_layers" if n_layers_d >= 1 => Box::new(NLayerDiscriminator::new(input_nc, ndf, n_layers_d, norm, seed, device)),
+        "n_layers" if n_layers_d >= 1 => {
+            Box::new(NLayerDiscriminator::new(input_nc, ndf, n_layers_d, norm, seed, device))
+        }
         "n_layers" => bail!("--n_layers_D must be at least 1, got {n_layers_d}"),
         "pixel" => Box::new(PixelDiscriminator::new(input_nc, ndf, norm, seed, device)),
         _ => bail!("unknown discriminator `{netd}` (expected basic, n_layers or pixel)"),
@@ -27,14 +37,27 @@ pub struct NLayerDiscriminator {
 }
 
 impl NLayerDiscriminator {
-    pub fn new(input_nc: usize, ndf: usize, n_layers: usize, norm: Norm, seed: u64, device: &Device) -> NLayerDiscriminator {
+    pub fn new(
+        input_nc: usize,
+        ndf: usize,
+        n_layers: usize,
+        norm: Norm,
+        seed: u64,
+        device: &Device,
+    ) -> NLayerDiscriminator {
         let d = Self::zeroed(input_nc, ndf, n_layers, norm, device);
         init_parameters(&d, seed);
         d
     }
 
     /// The structure with all parameters zero (to load a checkpoint into, or to describe).
-    pub fn zeroed(input_nc: usize, ndf: usize, n_layers: usize, norm: Norm, device: &Device) -> NLayerDiscriminator {
+    pub fn zeroed(
+        input_nc: usize,
+        ndf: usize,
+        n_layers: usize,
+        norm: Norm,
+        device: &Device,
+    ) -> NLayerDiscriminator {
         assert!(n_layers >= 1, "NLayerDiscriminator: n_layers must be at least 1");
         let use_bias = norm.conv_bias();
         let mut m = Sequential::new();

@@ -64,7 +64,11 @@ pub(super) fn state_dict<M: Module + ?Sized>(m: &M) -> Vec<StateEntry> {
 /// Loads `entries` into `m` by name. With `allow_unexpected`, entries the module does
 /// not hold are ignored (a truncated feature extractor reading a full checkpoint);
 /// otherwise they are an error. Validates everything before changing anything.
-pub(crate) fn load_entries<M: Module + ?Sized>(m: &M, entries: &[StateEntry], allow_unexpected: bool) -> Result<()> {
+pub(crate) fn load_entries<M: Module + ?Sized>(
+    m: &M,
+    entries: &[StateEntry],
+    allow_unexpected: bool,
+) -> Result<()> {
     let mut given: HashMap<&str, &StateEntry> = HashMap::new();
     for e in entries {
         if given.insert(e.name.as_str(), e).is_some() {

@@ -2,7 +2,9 @@
 //! Shapes are computed arithmetically (`Module::summarize`), so even unet_256 is
 //! described instantly; tests check them against real forwards on small models.
 
-use super::{Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS};
+use super::{
+    Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
+};
 use crate::tensor::Device;
 use anyhow::{bail, Result};
 
@@ -18,8 +20,19 @@ pub struct SummaryRow {
     pub params: usize,
 }
 
-pub(crate) fn leaf_row(prefix: &str, layer: String, output: &[usize], params: usize, rows: &mut Vec<SummaryRow>) {
-    rows.push(SummaryRow { name: prefix.trim_end_matches('.').to_string(), layer, output: output.to_vec(), params });
+pub(crate) fn leaf_row(
+    prefix: &str,
+    layer: String,
+    output: &[usize],
+    params: usize,
+    rows: &mut Vec<SummaryRow>,
+) {
+    rows.push(SummaryRow {
+        name: prefix.trim_end_matches('.').to_string(),
+        layer,
+        output: output.to_vec(),
+        params,
+    });
 }
 
 /// The models `summary` knows, with the reference's default configuration.
@@ -33,16 +46,34 @@ pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
     // Parameters are allocated (zeros) but never computed on.
     let dev = Device::cpu();
     let (title, net, input): (String, Box<dyn Module>, Vec<usize>) = match model {
-        "patchgan" => ("NLayerDiscriminator(input_nc 6, ndf 64, n_layers 3, norm batch)".into(), Box::new(NLayerDiscriminator::zeroed(6, 64, 3, Norm::Batch, &dev)), vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)]),
-        "pixelgan" => ("PixelDiscriminator(input_nc 6, ndf 64, norm batch)".into(), Box::new(PixelDiscriminator::zeroed(6, 64, Norm::Batch, &dev)), vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)]),
-        "vgg19" => ("VGG-19 features (torchvision names), max pooling".into(), Box::new(Vgg19::new(VggPooling::Max, "pool5", &dev)?), vec![1, 3, size.unwrap_or(224), size.unwrap_or(224)]),
+        "patchgan" => (
+            "NLayerDiscriminator(input_nc 6, ndf 64, n_layers 3, norm batch)".into(),
+            Box::new(NLayerDiscriminator::zeroed(6, 64, 3, Norm::Batch, &dev)),
+            vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)],
+        ),
+        "pixelgan" => (
+            "PixelDiscriminator(input_nc 6, ndf 64, norm batch)".into(),
+            Box::new(PixelDiscriminator::zeroed(6, 64, Norm::Batch, &dev)),
+            vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)],
+        ),
+        "vgg19" => (
+            "VGG-19 features (torchvision names), max pooling".into(),
+            Box::new(Vgg19::new(VggPooling::Max, "pool5", &dev)?),
+            vec![1, 3, size.unwrap_or(224), size.unwrap_or(224)],
+        ),
         _ if model.starts_with("unet_") => {
             let downs = super::parse_netg(model)?;
             let s = size.unwrap_or(1 << downs);
             if !s.is_multiple_of(1 << downs) {
                 bail!("{model} needs an input side divisible by {}, got {s}", 1 << downs);
             }
-            (format!("UnetGenerator(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)"), Box::new(UnetGenerator::zeroed(3, 3, downs, 64, Norm::Batch, true, &dev)), vec![1, 3, s, s])
+            (
+                format!(
+                    "UnetGenerator(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)"
+                ),
+                Box::new(UnetGenerator::zeroed(3, 3, downs, 64, Norm::Batch, true, &dev)),
+                vec![1, 3, s, s],
+            )
         }
         _ => bail!("unknown model `{model}` (expected one of {})", SUMMARY_MODELS.join(", ")),
     };
@@ -63,7 +94,14 @@ pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
     Ok(format_table(model, &title, &input, &output, &rows, net.num_parameters()))
 }
 
-fn format_table(model: &str, title: &str, input: &[usize], output: &[usize], rows: &[SummaryRow], total: usize) -> String {
+fn format_table(
+    model: &str,
+    title: &str,
+    input: &[usize],
+    output: &[usize],
+    rows: &[SummaryRow],
+    total: usize,
+) -> String {
     let shape = |s: &[usize]| format!("{s:?}");
     let wn = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(5);
     let wl = rows.iter().map(|r| r.layer.len()).max().unwrap_or(0).max(5);
@@ -72,7 +110,13 @@ fn format_table(model: &str, title: &str, input: &[usize], output: &[usize], row
     out += &format!("{:<wn$}  {:<wl$}  {:<ws$}  {:>12}\n", "layer", "type", "output shape", "params");
     out += &format!("{}\n", "-".repeat(wn + wl + ws + 18));
     for r in rows {
-        out += &format!("{:<wn$}  {:<wl$}  {:<ws$}  {:>12}\n", r.name, r.layer, shape(&r.output), thousands(r.params));
+        out += &format!(
+            "{:<wn$}  {:<wl$}  {:<ws$}  {:>12}\n",
+            r.name,
+            r.layer,
+            shape(&r.output),
+            thousands(r.params)
+        );
     }
     out += &format!("{}\n", "-".repeat(wn + wl + ws + 18));
     out += &format!("output {}\ntrainable parameters: {}\n", shape(output), thousands(total));

@@ -28,7 +28,16 @@ pub fn parse_netg(name: &str) -> Result<usize> {
 
 /// The reference's `define_G` for `unet_N` names, initialised from `seed`.
 #[allow(clippy::too_many_arguments)]
-pub fn define_g(netg: &str, input_nc: usize, output_nc: usize, ngf: usize, norm: Norm, use_dropout: bool, seed: u64, device: &Device) -> Result<UnetGenerator> {
+pub fn define_g(
+    netg: &str,
+    input_nc: usize,
+    output_nc: usize,
+    ngf: usize,
+    norm: Norm,
+    use_dropout: bool,
+    seed: u64,
+    device: &Device,
+) -> Result<UnetGenerator> {
     let num_downs = parse_netg(netg)?;
     Ok(UnetGenerator::new(input_nc, output_nc, num_downs, ngf, norm, use_dropout, seed, device))
 }
@@ -46,7 +55,15 @@ struct UnetBlock {
 }
 
 impl UnetBlock {
-    fn new(outer_nc: usize, inner_nc: usize, input_nc: usize, sub: Option<UnetBlock>, kind: Kind, norm: Norm, device: &Device) -> UnetBlock {
+    fn new(
+        outer_nc: usize,
+        inner_nc: usize,
+        input_nc: usize,
+        sub: Option<UnetBlock>,
+        kind: Kind,
+        norm: Norm,
+        device: &Device,
+    ) -> UnetBlock {
         let use_bias = norm.conv_bias();
         let downconv = Conv2d::new(input_nc, inner_nc, 4, 2, 1, use_bias, device);
         let mut m = Sequential::new();
@@ -124,7 +141,16 @@ impl UnetGenerator {
     /// The reference `UnetGenerator(input_nc, output_nc, num_downs, ngf, norm, use_dropout)`,
     /// initialised from `seed` (weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(input_nc: usize, output_nc: usize, num_downs: usize, ngf: usize, norm: Norm, use_dropout: bool, seed: u64, device: &Device) -> UnetGenerator {
+    pub fn new(
+        input_nc: usize,
+        output_nc: usize,
+        num_downs: usize,
+        ngf: usize,
+        norm: Norm,
+        use_dropout: bool,
+        seed: u64,
+        device: &Device,
+    ) -> UnetGenerator {
         let g = Self::zeroed(input_nc, output_nc, num_downs, ngf, norm, use_dropout, device);
         init_parameters(&g, seed);
         g
@@ -133,11 +159,27 @@ impl UnetGenerator {
     /// The same structure with all parameters zero: to load a checkpoint into, or to
     /// describe. Dropout streams are seeded with 0 until `init_parameters` or a
     /// `set_rng_state`.
-    pub fn zeroed(input_nc: usize, output_nc: usize, num_downs: usize, ngf: usize, norm: Norm, use_dropout: bool, device: &Device) -> UnetGenerator {
+    pub fn zeroed(
+        input_nc: usize,
+        output_nc: usize,
+        num_downs: usize,
+        ngf: usize,
+        norm: Norm,
+        use_dropout: bool,
+        device: &Device,
+    ) -> UnetGenerator {
         assert!(num_downs >= 5, "UnetGenerator: num_downs = {num_downs}, the structure needs at least 5");
         let mut block = UnetBlock::new(ngf * 8, ngf * 8, ngf * 8, None, Kind::Innermost, norm, device);
         for _ in 0..num_downs - 5 {
-            block = UnetBlock::new(ngf * 8, ngf * 8, ngf * 8, Some(block), Kind::Intermediate { dropout: use_dropout }, norm, device);
+            block = UnetBlock::new(
+                ngf * 8,
+                ngf * 8,
+                ngf * 8,
+                Some(block),
+                Kind::Intermediate { dropout: use_dropout },
+                norm,
+                device,
+            );
         }
         let plain = Kind::Intermediate { dropout: false };
         block = UnetBlock::new(ngf * 4, ngf * 8, ngf * 4, Some(block), plain, norm, device);
@@ -157,7 +199,12 @@ impl Module for UnetGenerator {
     fn forward(&self, x: &Tensor) -> Tensor {
         let (_, c, h, w) = x.dims4();
         let m = self.natural_size();
-        assert!(c == self.input_nc && h % m == 0 && w % m == 0, "UnetGenerator: input {:?} needs {} channels and sides divisible by {m}", x.shape(), self.input_nc);
+        assert!(
+            c == self.input_nc && h % m == 0 && w % m == 0,
+            "UnetGenerator: input {:?} needs {} channels and sides divisible by {m}",
+            x.shape(),
+            self.input_nc
+        );
         self.model.forward(x)
     }
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Entry<'_>)) {

@@ -47,7 +47,9 @@ pub struct Vgg19 {
 impl Vgg19 {
     /// Index of a layer name ("relu4_2" -> 22).
     pub fn layer_index(name: &str) -> Result<usize> {
-        VGG19_LAYERS.iter().position(|&l| l == name).with_context(|| format!("unknown VGG-19 layer `{name}` (expected conv1_1 ... relu5_4 or pool1 ... pool5)"))
+        VGG19_LAYERS.iter().position(|&l| l == name).with_context(|| {
+            format!("unknown VGG-19 layer `{name}` (expected conv1_1 ... relu5_4 or pool1 ... pool5)")
+        })
     }
 
     /// Layers `features.0 ..= up_to`, weights zero (load real ones with `load_from`, or
@@ -61,7 +63,10 @@ impl Vgg19 {
                 let c_out = [64, 128, 256, 512, 512][(name.as_bytes()[4] - b'1') as usize];
                 // torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu").
                 let std = (2.0 / (c_out * 9) as f64).sqrt();
-                features.push(Conv2d::new(c_in, c_out, 3, 1, 1, true, device).with_init(Init::Normal { mean: 0.0, std }));
+                features.push(
+                    Conv2d::new(c_in, c_out, 3, 1, 1, true, device)
+                        .with_init(Init::Normal { mean: 0.0, std }),
+                );
                 c_in = c_out;
             } else if name.starts_with("relu") {
                 features.push(Activation::Relu);
@@ -98,7 +103,11 @@ impl Vgg19 {
             .iter()
             .map(|n| {
                 let i = Self::layer_index(n).unwrap_or_else(|e| panic!("Vgg19::forward_taps: {e}"));
-                assert!(i <= self.last, "Vgg19::forward_taps: layer {n} lies beyond the last layer kept, {}", VGG19_LAYERS[self.last]);
+                assert!(
+                    i <= self.last,
+                    "Vgg19::forward_taps: layer {n} lies beyond the last layer kept, {}",
+                    VGG19_LAYERS[self.last]
+                );
                 i
             })
             .collect();
@@ -121,7 +130,13 @@ impl Vgg19 {
 /// (so it is differentiable in x and runs on every backend).
 pub fn channel_affine(x: &Tensor, scale: &[f32], shift: &[f32]) -> Tensor {
     let c = x.shape()[1];
-    assert!(scale.len() == c && shift.len() == c, "channel_affine: {} scales and {} shifts for input {:?}", scale.len(), shift.len(), x.shape());
+    assert!(
+        scale.len() == c && shift.len() == c,
+        "channel_affine: {} scales and {} shifts for input {:?}",
+        scale.len(),
+        shift.len(),
+        x.shape()
+    );
     let mut w = vec![0.0f32; c * c];
     for i in 0..c {
         w[i * c + i] = scale[i];

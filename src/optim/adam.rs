@@ -46,21 +46,50 @@ impl Adam {
         for (i, p) in self.params.iter().enumerate() {
             let Some(g) = grads.get(p) else { continue };
             self.steps[i] += 1;
-            let h = AdamStep { lr: self.lr, beta1: self.beta1, beta2: self.beta2, eps: self.eps, weight_decay: self.weight_decay, step: self.steps[i] };
+            let h = AdamStep {
+                lr: self.lr,
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+                step: self.steps[i],
+            };
             let dev = p.device();
-            dev.adam_step(&mut p.storage_mut(), &g.storage(), &mut self.m[i].storage_mut(), &mut self.v[i].storage_mut(), &h);
+            dev.adam_step(
+                &mut p.storage_mut(),
+                &g.storage(),
+                &mut self.m[i].storage_mut(),
+                &mut self.v[i].storage_mut(),
+                &h,
+            );
         }
     }
 
     pub fn state(&self) -> AdamState {
-        AdamState { steps: self.steps.clone(), m: self.m.iter().map(Tensor::to_vec_f32).collect(), v: self.v.iter().map(Tensor::to_vec_f32).collect() }
+        AdamState {
+            steps: self.steps.clone(),
+            m: self.m.iter().map(Tensor::to_vec_f32).collect(),
+            v: self.v.iter().map(Tensor::to_vec_f32).collect(),
+        }
     }
 
     /// Restores a saved state; errors when it belongs to another set of parameters.
     pub fn load_state(&mut self, s: &AdamState) -> anyhow::Result<()> {
-        anyhow::ensure!(s.steps.len() == self.params.len() && s.m.len() == self.params.len() && s.v.len() == self.params.len(), "optimiser state holds {} parameters, the model has {}", s.steps.len(), self.params.len());
+        anyhow::ensure!(
+            s.steps.len() == self.params.len()
+                && s.m.len() == self.params.len()
+                && s.v.len() == self.params.len(),
+            "optimiser state holds {} parameters, the model has {}",
+            s.steps.len(),
+            self.params.len()
+        );
         for (i, p) in self.params.iter().enumerate() {
-            anyhow::ensure!(s.m[i].len() == p.numel() && s.v[i].len() == p.numel(), "optimiser state of parameter {i} has {} values, the parameter {}", s.m[i].len(), p.numel());
+            anyhow::ensure!(
+                s.m[i].len() == p.numel() && s.v[i].len() == p.numel(),
+                "optimiser state of parameter {i} has {} values, the parameter {}",
+                s.m[i].len(),
+                p.numel()
+            );
             self.m[i].assign_f32(&s.m[i]);
             self.v[i].assign_f32(&s.v[i]);
         }

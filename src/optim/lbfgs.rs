@@ -271,11 +271,7 @@ impl<T: LbfgsFloat> Lbfgs<T> {
             let prev_loss = loss;
 
             // Step length: the first iteration ever is scaled by the gradient's L1 norm.
-            st.t = if st.n_iter == 1 {
-                pmin(1.0, 1.0 / sum_abs(&flat_grad)) * cfg.lr
-            } else {
-                cfg.lr
-            };
+            st.t = if st.n_iter == 1 { pmin(1.0, 1.0 / sum_abs(&flat_grad)) * cfg.lr } else { cfg.lr };
 
             let gtd = dot(&flat_grad, &st.d);
             if gtd > -cfg.tolerance_change {
@@ -491,7 +487,15 @@ fn strong_wolfe<T: LbfgsFloat, E>(
 
 /// Minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to `bounds`
 /// (default: the interval between x1 and x2); the midpoint when the cubic has none.
-fn cubic_interpolate(x1: f64, f1: f64, g1: f64, x2: f64, f2: f64, g2: f64, bounds: Option<(f64, f64)>) -> f64 {
+fn cubic_interpolate(
+    x1: f64,
+    f1: f64,
+    g1: f64,
+    x2: f64,
+    f2: f64,
+    g2: f64,
+    bounds: Option<(f64, f64)>,
+) -> f64 {
     let (xmin_bound, xmax_bound) = match bounds {
         Some(b) => b,
         None if x1 <= x2 => (x1, x2),

@@ -154,7 +154,8 @@ mod tests {
 
     #[test]
     fn scheduler_steps_once_per_epoch() {
-        let mut s = LrScheduler::new(LrPolicy::Linear { epoch_count: 1, n_epochs: 2, n_epochs_decay: 3 }, 1.0);
+        let mut s =
+            LrScheduler::new(LrPolicy::Linear { epoch_count: 1, n_epochs: 2, n_epochs_decay: 3 }, 1.0);
         let mut lrs = vec![s.lr()];
         for _ in 0..5 {
             lrs.push(s.step());

@@ -33,7 +33,17 @@ pub struct TrainState {
 
 impl TrainState {
     pub fn new(o: &TrainOptions) -> TrainState {
-        TrainState { epoch: o.epoch_count.saturating_sub(1), iteration: 0, scheduler_steps: 0, data_rng: super::rng::Rng::derive(o.seed, 0x5eed).state(), options: o.clone(), g_rng: vec![], d_rng: vec![], g_steps: vec![], d_steps: vec![] }
+        TrainState {
+            epoch: o.epoch_count.saturating_sub(1),
+            iteration: 0,
+            scheduler_steps: 0,
+            data_rng: super::rng::Rng::derive(o.seed, 0x5eed).state(),
+            options: o.clone(),
+            g_rng: vec![],
+            d_rng: vec![],
+            g_steps: vec![],
+            d_steps: vec![],
+        }
     }
 }
 
@@ -60,13 +70,28 @@ pub fn state_entries(ck: &Checkpoint, prefix: &str, m: &dyn Module) -> Result<Ve
     let mut out = Vec::new();
     for e in m.state_dict() {
         let name = format!("{prefix}{}", e.name);
-        let t = ck.get(&name).ok_or_else(|| anyhow!("checkpoint {}: missing tensor '{}' (expected shape {:?})", ck.path.display(), name, e.shape))?;
+        let t = ck.get(&name).ok_or_else(|| {
+            anyhow!(
+                "checkpoint {}: missing tensor '{}' (expected shape {:?})",
+                ck.path.display(),
+                name,
+                e.shape
+            )
+        })?;
         if t.shape != e.shape {
-            return Err(anyhow!("checkpoint {}: tensor '{}' has shape {:?}, expected {:?}", ck.path.display(), name, t.shape, e.shape));
+            return Err(anyhow!(
+                "checkpoint {}: tensor '{}' has shape {:?}, expected {:?}",
+                ck.path.display(),
+                name,
+                t.shape,
+                e.shape
+            ));
         }
         out.push(match e.data {
             StateData::F32(_) => StateEntry::f32(&e.name, &t.shape, t.data.clone()),
-            StateData::I64(_) => StateEntry::i64(&e.name, &t.shape, t.data.iter().map(|&x| x as i64).collect()),
+            StateData::I64(_) => {
+                StateEntry::i64(&e.name, &t.shape, t.data.iter().map(|&x| x as i64).collect())
+            }
         });
     }
     Ok(out)
@@ -79,7 +104,11 @@ fn metadata(arch: &Arch, kind: &str) -> Result<BTreeMap<String, String>> {
     Ok(m)
 }
 
-fn adam_tensors(prefix: &str, s: &AdamState, params: &[crate::tensor::Tensor]) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+fn adam_tensors(
+    prefix: &str,
+    s: &AdamState,
+    params: &[crate::tensor::Tensor],
+) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let mut out = Vec::new();
     for (i, p) in params.iter().enumerate() {
         out.push((format!("{prefix}m.{i}"), p.shape().to_vec(), s.m[i].clone()));
@@ -102,7 +131,11 @@ fn load_adam(ck: &Checkpoint, prefix: &str, opt: &mut Adam, steps: &[u64]) -> Re
 /// Writes G and D (and, with `state`, the resume file) under `label`.
 pub fn save_model(dir: &Path, label: &str, model: &Pix2Pix, state: Option<&TrainState>) -> Result<()> {
     save_checkpoint(net_path(dir, label, "G"), &to_tensors("", &model.g), &metadata(&model.arch, "G")?)?;
-    save_checkpoint(net_path(dir, label, "D"), &to_tensors("", model.d.as_ref()), &metadata(&model.arch, "D")?)?;
+    save_checkpoint(
+        net_path(dir, label, "D"),
+        &to_tensors("", model.d.as_ref()),
+        &metadata(&model.arch, "D")?,
+    )?;
     if let Some(state) = state {
         let g = model.opt_g.state();
         let d = model.opt_d.state();
@@ -123,21 +156,40 @@ pub fn save_model(dir: &Path, label: &str, model: &Pix2Pix, state: Option<&Train
 }
 
 /// Restores a model for resuming from `<label>_state.safetensors`; returns the loop state.
-pub fn load_model(dir: &Path, label: &str, model: &mut Pix2Pix, with_state: bool) -> Result<Option<TrainState>> {
+pub fn load_model(
+    dir: &Path,
+    label: &str,
+    model: &mut Pix2Pix,
+    with_state: bool,
+) -> Result<Option<TrainState>> {
     let path = dir.join(format!("{label}_state.safetensors"));
     if !with_state || !path.exists() {
         if with_state {
             return Ok(None);
         }
         let g = load_checkpoint(net_path(dir, label, "G"))?;
-        model.g.load_state_dict(&state_entries(&g, "", &model.g)?).with_context(|| format!("loading {}", g.path.display()))?;
+        model
+            .g
+            .load_state_dict(&state_entries(&g, "", &model.g)?)
+            .with_context(|| format!("loading {}", g.path.display()))?;
         return Ok(None);
     }
     let ck = load_checkpoint(&path)?;
-    let state: TrainState = serde_json::from_str(ck.metadata.get("state").ok_or_else(|| anyhow!("{}: no training state in the metadata", path.display()))?).with_context(|| format!("{}: unreadable training state", path.display()))?;
-    let arch: Arch = serde_json::from_str(ck.metadata.get("arch").map(String::as_str).unwrap_or("null")).with_context(|| format!("{}: no architecture in the metadata", path.display()))?;
+    let state: TrainState = serde_json::from_str(
+        ck.metadata
+            .get("state")
+            .ok_or_else(|| anyhow!("{}: no training state in the metadata", path.display()))?,
+    )
+    .with_context(|| format!("{}: unreadable training state", path.display()))?;
+    let arch: Arch = serde_json::from_str(ck.metadata.get("arch").map(String::as_str).unwrap_or("null"))
+        .with_context(|| format!("{}: no architecture in the metadata", path.display()))?;
     if arch != model.arch {
-        return Err(anyhow!("{}: saved for {:?}, but the options now ask for {:?}; resume with the same options", path.display(), arch, model.arch));
+        return Err(anyhow!(
+            "{}: saved for {:?}, but the options now ask for {:?}; resume with the same options",
+            path.display(),
+            arch,
+            model.arch
+        ));
     }
     model.g.load_state_dict(&state_entries(&ck, "G.", &model.g)?)?;
     model.d.load_state_dict(&state_entries(&ck, "D.", model.d.as_ref())?)?;
@@ -150,10 +202,15 @@ pub fn load_model(dir: &Path, label: &str, model: &mut Pix2Pix, with_state: bool
 
 /// Loads a generator checkpoint for inference: ours (.safetensors, architecture from the
 /// metadata) or the reference project's (`latest_net_G.pth`, architecture from `fallback`).
-pub fn load_generator(path: &Path, fallback: &Arch, device: &crate::tensor::Device) -> Result<(Arch, crate::nn::UnetGenerator)> {
+pub fn load_generator(
+    path: &Path,
+    fallback: &Arch,
+    device: &crate::tensor::Device,
+) -> Result<(Arch, crate::nn::UnetGenerator)> {
     let ck = load_checkpoint(path)?;
     let arch = match ck.metadata.get("arch") {
-        Some(a) => serde_json::from_str(a).with_context(|| format!("{}: unreadable architecture metadata", path.display()))?,
+        Some(a) => serde_json::from_str(a)
+            .with_context(|| format!("{}: unreadable architecture metadata", path.display()))?,
         None => fallback.clone(),
     };
     let g = arch.generator(0, device)?;

@@ -61,7 +61,13 @@ const LIST_LIMIT: usize = 50;
 impl fmt::Display for CombineReport {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let splits: Vec<String> = self.written.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        writeln!(f, "combined {} pairs into {} ({})", self.written_total(), self.fold_ab.display(), splits.join(", "))?;
+        writeln!(
+            f,
+            "combined {} pairs into {} ({})",
+            self.written_total(),
+            self.fold_ab.display(),
+            splits.join(", ")
+        )?;
         for (what, n) in &self.converted {
             writeln!(f, "note: {n} input images were {what}")?;
         }
@@ -173,7 +179,10 @@ pub fn combine(opts: &CombineOptions) -> Result<CombineReport> {
     }
     let (splits, _) = sorted_entries(&opts.fold_a)?;
     if splits.is_empty() {
-        bail!("{}: no split folders inside (expected train/, val/, test/ holding the A images)", opts.fold_a.display());
+        bail!(
+            "{}: no split folders inside (expected train/, val/, test/ holding the A images)",
+            opts.fold_a.display()
+        );
     }
     let mut report = CombineReport { fold_ab: opts.fold_ab.clone(), ..Default::default() };
 
@@ -239,7 +248,8 @@ pub fn combine(opts: &CombineOptions) -> Result<CombineReport> {
             .map(|(a, b, out)| Job { a: dir_a.join(a), b: dir_b.join(b), out: dir_ab.join(out) })
             .collect();
         if !jobs.is_empty() {
-            fs::create_dir_all(&dir_ab).with_context(|| format!("{}: cannot create folder", dir_ab.display()))?;
+            fs::create_dir_all(&dir_ab)
+                .with_context(|| format!("{}: cannot create folder", dir_ab.display()))?;
         }
         let outcomes: Vec<Outcome> = jobs.par_iter().map(combine_one).collect();
         let mut written = 0;

@@ -230,7 +230,9 @@ impl AlignedDataset {
                         ib.height
                     );
                 }
-                opts.preprocess.check_input(ia.width, ia.height).map_err(|e| anyhow::anyhow!("{}: the image {e}", a.display()))?;
+                opts.preprocess
+                    .check_input(ia.width, ia.height)
+                    .map_err(|e| anyhow::anyhow!("{}: the image {e}", a.display()))?;
                 Ok([conversion_note(ia.color), conversion_note(ib.color)])
             })
             .collect::<Result<_>>()?;

@@ -32,7 +32,13 @@ pub fn l1_psnr(fake: &[f32], real: &[f32]) -> (f64, f64) {
 }
 
 /// Translates up to `limit` images of `data`; with `out`, writes `<stem>_{real_A,fake_B,real_B}.png`.
-pub fn evaluate(g: &dyn Module, data: &AlignedDataset, out: Option<&Path>, device: &Device, limit: Option<usize>) -> Result<EvalResult> {
+pub fn evaluate(
+    g: &dyn Module,
+    data: &AlignedDataset,
+    out: Option<&Path>,
+    device: &Device,
+    limit: Option<usize>,
+) -> Result<EvalResult> {
     let _guard = no_grad();
     let mut rng = Rng::new(0);
     let count = limit.unwrap_or(usize::MAX).min(data.len());

@@ -9,7 +9,8 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// The datasets of the reference project, at `dataset_url(name)`.
-pub const DATASETS: &[&str] = &["facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day"];
+pub const DATASETS: &[&str] =
+    &["facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day"];
 
 const SPLITS: &[&str] = &["train", "val", "test"];
 
@@ -70,13 +71,17 @@ pub fn fetch_dataset(name: &str, dest: &Path, url_override: Option<&str>) -> Res
         } else if has_splits(&staging) {
             staging.clone()
         } else {
-            let dirs: Vec<PathBuf> = fs::read_dir(&staging)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+            let dirs: Vec<PathBuf> = fs::read_dir(&staging)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
             match dirs.as_slice() {
                 [only] if has_splits(only) => only.clone(),
                 _ => bail!("{url}: the archive holds no train/, val/ or test/ folder of images"),
             }
         };
-        fs::rename(&root, &target).with_context(|| format!("{}: cannot move to {}", root.display(), target.display()))
+        fs::rename(&root, &target)
+            .with_context(|| format!("{}: cannot move to {}", root.display(), target.display()))
     })();
     let _ = fs::remove_dir_all(&staging);
     let _ = fs::remove_file(&archive);

@@ -95,7 +95,8 @@ img { image-rendering: pixelated; border: 1px solid #ccc; }
 ";
 
 fn page(title: &str, refresh_s: Option<u32>, body: &str) -> String {
-    let refresh = refresh_s.map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n")).unwrap_or_default();
+    let refresh =
+        refresh_s.map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n")).unwrap_or_default();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{refresh}<title>{t}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n{body}{CHECK}</body>\n</html>\n",
         t = escape(title)
@@ -118,7 +119,12 @@ fn image_cell(base: &Path, rel: &str, label: &str) -> String {
 
 /// Write `web_dir/index.html` for a training run: the loss plot, then the images of each
 /// epoch, newest first. Returns the page's path.
-pub fn write_train_page(web_dir: &Path, title: &str, entries: &[EpochImages], losses: &[LossPoint]) -> Result<PathBuf> {
+pub fn write_train_page(
+    web_dir: &Path,
+    title: &str,
+    entries: &[EpochImages],
+    losses: &[LossPoint],
+) -> Result<PathBuf> {
     let mut body = String::new();
     body.push_str("<h2>Losses</h2>\n");
     body.push_str(&loss_plots_svg(losses));
@@ -158,7 +164,8 @@ pub fn write_test_page(results_dir: &Path, title: &str, rows: &[TestRow]) -> Res
         for label in ["real_A", "fake_B", "real_B"] {
             body.push_str(&image_cell(results_dir, &format!("images/{}_{label}.png", row.stem), label));
         }
-        let fmt = |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into());
+        let fmt =
+            |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into());
         writeln!(body, "<td>{}</td><td>{}</td></tr>", fmt(row.l1, 4), fmt(row.psnr, 2)).unwrap();
     }
     body.push_str("</table>\n");
@@ -236,19 +243,47 @@ fn chart(title: &str, id: &str, series: &[Series]) -> String {
     )
     .unwrap();
     writeln!(svg, "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"white\"/>").unwrap();
-    writeln!(svg, "<text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>", escape(title)).unwrap();
+    writeln!(
+        svg,
+        "<text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
+        escape(title)
+    )
+    .unwrap();
     // Grid and tick labels.
     let ystep = nice_step(y1 - y0, 5.0);
     for y in ticks(y0, y1, ystep) {
         let yy = py(y);
-        writeln!(svg, "<line x1=\"{left}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#e4e4e4\"/>", w - right).unwrap();
-        writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 6.0, yy + 4.0, tick_label(y, ystep)).unwrap();
+        writeln!(
+            svg,
+            "<line x1=\"{left}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#e4e4e4\"/>",
+            w - right
+        )
+        .unwrap();
+        writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            yy + 4.0,
+            tick_label(y, ystep)
+        )
+        .unwrap();
     }
     let xstep = nice_step(x1 - x0, 8.0);
     for x in ticks(x0, x1, xstep) {
         let xx = px(x);
-        writeln!(svg, "<line x1=\"{xx:.1}\" y1=\"{top}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#e4e4e4\"/>", h - bottom).unwrap();
-        writeln!(svg, "<text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>", h - bottom + 16.0, tick_label(x, xstep)).unwrap();
+        writeln!(
+            svg,
+            "<line x1=\"{xx:.1}\" y1=\"{top}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#e4e4e4\"/>",
+            h - bottom
+        )
+        .unwrap();
+        writeln!(
+            svg,
+            "<text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            h - bottom + 16.0,
+            tick_label(x, xstep)
+        )
+        .unwrap();
     }
     // Axes.
     writeln!(
@@ -258,7 +293,13 @@ fn chart(title: &str, id: &str, series: &[Series]) -> String {
         r = w - right
     )
     .unwrap();
-    writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">epoch</text>", (left + w - right) / 2.0, h - 8.0).unwrap();
+    writeln!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">epoch</text>",
+        (left + w - right) / 2.0,
+        h - 8.0
+    )
+    .unwrap();
     // Series and legend.
     for (i, s) in series.iter().enumerate() {
         let pts: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
@@ -271,7 +312,13 @@ fn chart(title: &str, id: &str, series: &[Series]) -> String {
         )
         .unwrap();
         let lx = w - right - 110.0 * (series.len() - i) as f64;
-        writeln!(svg, "<line x1=\"{lx:.1}\" y1=\"26\" x2=\"{:.1}\" y2=\"26\" stroke=\"{}\" stroke-width=\"3\"/>", lx + 18.0, s.colour).unwrap();
+        writeln!(
+            svg,
+            "<line x1=\"{lx:.1}\" y1=\"26\" x2=\"{:.1}\" y2=\"26\" stroke=\"{}\" stroke-width=\"3\"/>",
+            lx + 18.0,
+            s.colour
+        )
+        .unwrap();
         writeln!(svg, "<text x=\"{:.1}\" y=\"30\">{}</text>", lx + 22.0, s.name).unwrap();
     }
     svg.push_str("</svg>\n");
@@ -282,7 +329,11 @@ fn chart(title: &str, id: &str, series: &[Series]) -> String {
 /// of magnitude larger) on separate axes, so neither flattens the other.
 pub fn loss_plots_svg(losses: &[LossPoint]) -> String {
     let series = |name, colour, get: fn(&LossPoint) -> f64| {
-        let pts = losses.iter().map(|p| (p.epoch, get(p))).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let pts = losses
+            .iter()
+            .map(|p| (p.epoch, get(p)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
         Series { name, colour, points: thin(pts, 800) }
     };
     let gan = [

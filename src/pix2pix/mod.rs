@@ -1,15 +1,15 @@
 //! pix2pix (Isola et al.): data, preprocessing, pages; models and training live beside.
 
+pub mod checkpoint;
 pub mod combine;
 pub mod dataset;
+pub mod eval;
 pub mod fetch;
 pub mod html;
+pub mod model;
+pub mod options;
 pub mod preprocess;
 pub mod rng;
 pub mod synth;
-pub mod checkpoint;
-pub mod eval;
-pub mod model;
-pub mod options;
 pub mod test;
 pub mod train;

@@ -26,7 +26,17 @@ pub struct Arch {
 
 impl Arch {
     pub fn from_options(o: &TrainOptions) -> Arch {
-        Arch { input_nc: o.input_nc, output_nc: o.output_nc, netg: o.netg.clone(), ngf: o.ngf, netd: o.netd.clone(), n_layers_d: o.n_layers_d, ndf: o.ndf, norm: o.norm, dropout: !o.no_dropout }
+        Arch {
+            input_nc: o.input_nc,
+            output_nc: o.output_nc,
+            netg: o.netg.clone(),
+            ngf: o.ngf,
+            netd: o.netd.clone(),
+            n_layers_d: o.n_layers_d,
+            ndf: o.ndf,
+            norm: o.norm,
+            dropout: !o.no_dropout,
+        }
     }
 
     pub fn norm(&self) -> Norm {
@@ -39,14 +49,25 @@ impl Arch {
 
     pub fn generator(&self, seed: u64, device: &Device) -> Result<UnetGenerator> {
         let num_downs = parse_netg(&self.netg)?;
-        Ok(UnetGenerator::new(self.input_nc, self.output_nc, num_downs, self.ngf, self.norm(), self.dropout, seed, device))
+        Ok(UnetGenerator::new(
+            self.input_nc,
+            self.output_nc,
+            num_downs,
+            self.ngf,
+            self.norm(),
+            self.dropout,
+            seed,
+            device,
+        ))
     }
 
     pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
         let nc = self.input_nc + self.output_nc;
         Ok(match self.netd.as_str() {
             "basic" => Box::new(NLayerDiscriminator::new(nc, self.ndf, 3, self.norm(), seed, device)),
-            "n_layers" => Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm(), seed, device)),
+            "n_layers" => {
+                Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm(), seed, device))
+            }
             "pixel" => Box::new(PixelDiscriminator::new(nc, self.ndf, self.norm(), seed, device)),
             other => bail!("unknown --netd '{other}': expected basic, n_layers or pixel"),
         })
@@ -137,7 +158,12 @@ impl Pix2Pix {
         self.opt_g.step(&grads);
 
         let _guard = no_grad();
-        let losses = StepLosses { g_gan: g_gan.detach(), g_l1: g_l1.detach(), d_real: d_real.detach(), d_fake: d_fake.detach() };
+        let losses = StepLosses {
+            g_gan: g_gan.detach(),
+            g_l1: g_l1.detach(),
+            d_real: d_real.detach(),
+            d_fake: d_fake.detach(),
+        };
         (fake_b.detach(), losses)
     }
 }

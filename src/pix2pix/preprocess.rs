@@ -8,8 +8,8 @@ use crate::io::image::rgb32f_window_to_chw;
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 use image::imageops::{self, FilterType};
-use serde::{Deserialize, Serialize};
 use image::Rgb32FImage;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -80,7 +80,12 @@ pub struct PreprocessOptions {
 impl Default for PreprocessOptions {
     /// The reference's training defaults.
     fn default() -> Self {
-        PreprocessOptions { preprocess: Preprocess::ResizeAndCrop, load_size: 286, crop_size: 256, no_flip: false }
+        PreprocessOptions {
+            preprocess: Preprocess::ResizeAndCrop,
+            load_size: 286,
+            crop_size: 256,
+            no_flip: false,
+        }
     }
 }
 

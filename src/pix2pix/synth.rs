@@ -132,7 +132,10 @@ fn random_shape(size: f32, rng: &mut Rng) -> Shape {
     let kind = [Kind::Circle, Kind::Rect, Kind::Triangle][rng.below(3) as usize];
     let radius = size * rng.uniform(0.12, 0.22) as f32;
     let margin = radius * 0.9;
-    let center = (rng.uniform(margin as f64, (size - margin) as f64) as f32, rng.uniform(margin as f64, (size - margin) as f64) as f32);
+    let center = (
+        rng.uniform(margin as f64, (size - margin) as f64) as f32,
+        rng.uniform(margin as f64, (size - margin) as f64) as f32,
+    );
     let angle = rng.uniform(0.0, std::f64::consts::TAU) as f32;
     let corners = match kind {
         Kind::Circle => Vec::new(),
@@ -208,7 +211,10 @@ pub fn render_pair(size: u32, rng: &mut Rng) -> (RgbImage, RgbImage) {
                 let mut b = [0.0f32; 3];
                 for sy in 0..SS {
                     for sx in 0..SS {
-                        let p = (x as f32 + (sx as f32 + 0.5) / SS as f32, y as f32 + (sy as f32 + 0.5) / SS as f32);
+                        let p = (
+                            x as f32 + (sx as f32 + 0.5) / SS as f32,
+                            y as f32 + (sy as f32 + 0.5) / SS as f32,
+                        );
                         let (ink, colour) = match topmost(p) {
                             Some((sh, d)) => (if d > -half { 0.0 } else { 1.0 }, sh.shade(p)),
                             None => (1.0, background(p)),
@@ -236,27 +242,41 @@ pub fn render_pair(size: u32, rng: &mut Rng) -> (RgbImage, RgbImage) {
 /// A|B side by side at `size` x `size` per half, plus `manifest.json` with the parameters.
 /// A folder holding the same manifest is reused as is; one with another manifest of this
 /// generator is regenerated; any other non-empty folder is refused. Returns `dir`.
-pub fn generate_builtin(dir: &Path, size: u32, n_train: usize, n_val: usize, n_test: usize, seed: u64) -> Result<PathBuf> {
+pub fn generate_builtin(
+    dir: &Path,
+    size: u32,
+    n_train: usize,
+    n_val: usize,
+    n_test: usize,
+    seed: u64,
+) -> Result<PathBuf> {
     if size < 8 {
         bail!("built-in dataset: image size {size} is too small (at least 8)");
     }
-    let manifest = Manifest { kind: KIND.into(), version: VERSION, size, n_train, n_val, n_test, seed, complete: true };
+    let manifest =
+        Manifest { kind: KIND.into(), version: VERSION, size, n_train, n_val, n_test, seed, complete: true };
     let splits = [("train", n_train), ("val", n_val), ("test", n_test)];
     let manifest_path = dir.join(MANIFEST);
     let file_name = |i: usize| format!("{i:05}.png");
 
     if manifest_path.is_file() {
-        let text = fs::read_to_string(&manifest_path).with_context(|| format!("{}: cannot read", manifest_path.display()))?;
-        let old: Manifest = serde_json::from_str(&text)
-            .ok()
-            .filter(|m: &Manifest| m.kind == KIND)
-            .with_context(|| format!("{}: not a manifest of the built-in dataset; refusing to overwrite the folder", manifest_path.display()))?;
-        let files_present = splits.iter().all(|(s, n)| (0..*n).all(|i| dir.join(s).join(file_name(i)).is_file()));
+        let text = fs::read_to_string(&manifest_path)
+            .with_context(|| format!("{}: cannot read", manifest_path.display()))?;
+        let old: Manifest =
+            serde_json::from_str(&text).ok().filter(|m: &Manifest| m.kind == KIND).with_context(|| {
+                format!(
+                    "{}: not a manifest of the built-in dataset; refusing to overwrite the folder",
+                    manifest_path.display()
+                )
+            })?;
+        let files_present =
+            splits.iter().all(|(s, n)| (0..*n).all(|i| dir.join(s).join(file_name(i)).is_file()));
         if old == manifest && files_present {
             return Ok(dir.to_path_buf());
         }
         // Ours, with other parameters or unfinished: start over.
-        fs::remove_file(&manifest_path).with_context(|| format!("{}: cannot remove", manifest_path.display()))?;
+        fs::remove_file(&manifest_path)
+            .with_context(|| format!("{}: cannot remove", manifest_path.display()))?;
         for (s, _) in splits {
             let d = dir.join(s);
             if d.exists() {
@@ -264,7 +284,10 @@ pub fn generate_builtin(dir: &Path, size: u32, n_train: usize, n_val: usize, n_t
             }
         }
     } else if dir.is_dir() && fs::read_dir(dir)?.next().is_some() {
-        bail!("{}: folder exists and is not a built-in dataset (no {MANIFEST}); refusing to overwrite it", dir.display());
+        bail!(
+            "{}: folder exists and is not a built-in dataset (no {MANIFEST}); refusing to overwrite it",
+            dir.display()
+        );
     }
 
     // The manifest first (marked incomplete), so the folder is known to be ours from now on.
@@ -275,7 +298,8 @@ pub fn generate_builtin(dir: &Path, size: u32, n_train: usize, n_val: usize, n_t
     write_manifest(&Manifest { complete: false, ..manifest.clone() })?;
     for (split_index, (split, count)) in splits.iter().enumerate() {
         let split_dir = dir.join(split);
-        fs::create_dir_all(&split_dir).with_context(|| format!("{}: cannot create folder", split_dir.display()))?;
+        fs::create_dir_all(&split_dir)
+            .with_context(|| format!("{}: cannot create folder", split_dir.display()))?;
         (0..*count).into_par_iter().try_for_each(|i| -> Result<()> {
             let mut rng = Rng::derive(seed, ((split_index as u64) << 32) | i as u64);
             let (a, b) = render_pair(size, &mut rng);

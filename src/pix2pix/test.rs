@@ -47,7 +47,11 @@ pub struct TestOptions {
 pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
     let dir = t.checkpoints_dir.join(&t.name);
     let opt_path = dir.join("train_opt.json");
-    let mut o: TrainOptions = serde_json::from_str(&std::fs::read_to_string(&opt_path).with_context(|| format!("cannot read {} (was '{}' trained here?)", opt_path.display(), t.name))?).with_context(|| format!("{}: unreadable options", opt_path.display()))?;
+    let mut o: TrainOptions =
+        serde_json::from_str(&std::fs::read_to_string(&opt_path).with_context(|| {
+            format!("cannot read {} (was '{}' trained here?)", opt_path.display(), t.name)
+        })?)
+        .with_context(|| format!("{}: unreadable options", opt_path.display()))?;
     if let Some(root) = &t.dataroot {
         o.dataroot = Some(root.clone());
         o.dir_a = None;
@@ -128,7 +132,13 @@ fn crop(x: &[f32], c: usize, ph: usize, pw: usize, h: usize, w: usize) -> Vec<f3
 
 /// Translates one image of any size: padded up to a multiple of the U-Net's stride, then
 /// cropped back (the generator is fully convolutional).
-pub fn translate_image(g: &dyn Module, arch: &Arch, input: &Path, output: &Path, device: &Device) -> Result<()> {
+pub fn translate_image(
+    g: &dyn Module,
+    arch: &Arch,
+    input: &Path,
+    output: &Path,
+    device: &Device,
+) -> Result<()> {
     let _guard = no_grad();
     let (x, h, w) = load_chw(input, arch.input_nc)?;
     let stride = arch.stride()?;
@@ -140,7 +150,17 @@ pub fn translate_image(g: &dyn Module, arch: &Arch, input: &Path, output: &Path,
 }
 
 pub fn translate(t: &TranslateOptions, device: &Device) -> Result<usize> {
-    let fallback = Arch { input_nc: t.input_nc, output_nc: t.output_nc, netg: t.netg.clone(), ngf: t.ngf, netd: "basic".into(), n_layers_d: 3, ndf: 64, norm: t.norm, dropout: true };
+    let fallback = Arch {
+        input_nc: t.input_nc,
+        output_nc: t.output_nc,
+        netg: t.netg.clone(),
+        ngf: t.ngf,
+        netd: "basic".into(),
+        n_layers_d: 3,
+        ndf: 64,
+        norm: t.norm,
+        dropout: true,
+    };
     let (arch, mut g) = load_generator(&t.checkpoint, &fallback, device)?;
     if t.eval {
         g.eval();
@@ -148,12 +168,17 @@ pub fn translate(t: &TranslateOptions, device: &Device) -> Result<usize> {
         g.train();
     }
     if t.input.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&t.input).with_context(|| format!("cannot read {}", t.input.display()))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| crate::io::image::is_image_path(p)).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&t.input)
+            .with_context(|| format!("cannot read {}", t.input.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| crate::io::image::is_image_path(p))
+            .collect();
         files.sort();
         if files.is_empty() {
             bail!("{}: no images in this folder", t.input.display());
         }
-        std::fs::create_dir_all(&t.output).with_context(|| format!("cannot create {}", t.output.display()))?;
+        std::fs::create_dir_all(&t.output)
+            .with_context(|| format!("cannot create {}", t.output.display()))?;
         for f in &files {
             let name = f.file_stem().unwrap_or_default().to_string_lossy().into_owned() + ".png";
             translate_image(&g, &arch, f, &t.output.join(name), device)?;

@@ -38,7 +38,12 @@ pub struct TrainSummary {
 pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
     DatasetOptions {
         direction: o.direction,
-        preprocess: PreprocessOptions { preprocess: o.preprocess, load_size: o.load_size, crop_size: o.crop_size, no_flip: o.no_flip },
+        preprocess: PreprocessOptions {
+            preprocess: o.preprocess,
+            load_size: o.load_size,
+            crop_size: o.crop_size,
+            no_flip: o.no_flip,
+        },
         input_nc: o.input_nc,
         output_nc: o.output_nc,
         max_dataset_size: o.max_dataset_size,
@@ -66,12 +71,19 @@ pub fn batch_tensors(samples: &[super::dataset::Sample], device: &Device) -> Res
         b.extend_from_slice(&s.b);
     }
     let n = samples.len();
-    Ok((Tensor::from_f32(&a, &[n, first.c_a, first.h, first.w], device), Tensor::from_f32(&b, &[n, first.c_b, first.h, first.w], device)))
+    Ok((
+        Tensor::from_f32(&a, &[n, first.c_a, first.h, first.w], device),
+        Tensor::from_f32(&b, &[n, first.c_b, first.h, first.w], device),
+    ))
 }
 
 fn scheduler(o: &TrainOptions) -> LrScheduler {
     let policy = match o.lr_policy {
-        LrPolicy::Linear => Policy::Linear { epoch_count: o.epoch_count, n_epochs: o.n_epochs, n_epochs_decay: o.n_epochs_decay },
+        LrPolicy::Linear => Policy::Linear {
+            epoch_count: o.epoch_count,
+            n_epochs: o.n_epochs,
+            n_epochs_decay: o.n_epochs_decay,
+        },
         LrPolicy::Step => Policy::Step { lr_decay_iters: o.lr_decay_iters.max(1), gamma: 0.1 },
         LrPolicy::Cosine => Policy::Cosine { t_max: o.n_epochs.max(1) },
     };
@@ -88,7 +100,8 @@ pub fn save_first(path: &Path, t: &Tensor) -> Result<()> {
 pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSummary> {
     let dir = o.checkpoints_dir.join(name);
     let web = dir.join("web");
-    std::fs::create_dir_all(web.join("images")).with_context(|| format!("cannot create {}", web.display()))?;
+    std::fs::create_dir_all(web.join("images"))
+        .with_context(|| format!("cannot create {}", web.display()))?;
     let data = open_dataset(o, "train")?;
     for note in data.notes() {
         eprintln!("note: {note}");
@@ -101,7 +114,8 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     let mut sched = scheduler(o);
     let mut state = TrainState::new(o);
     if o.continue_train {
-        state = load_model(&dir, "latest", &mut model, true)?.context("--continue-train: no training state in the checkpoint folder")?;
+        state = load_model(&dir, "latest", &mut model, true)?
+            .context("--continue-train: no training state in the checkpoint folder")?;
         for _ in 0..state.scheduler_steps {
             sched.step();
         }
@@ -125,13 +139,20 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     );
 
     let log_path = dir.join("loss_log.jsonl");
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).with_context(|| format!("cannot open {}", log_path.display()))?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
     let mut history = read_history(&log_path);
     if o.continue_train {
         // Drop log lines of an epoch that was interrupted: it is replayed.
         history.retain(|p| p.epoch <= state.epoch as f64 + 1e-9);
     }
-    let mut pages: Vec<EpochImages> = (o.epoch_count..=state.epoch).filter(|e| web.join("images").join(EpochImages::file_name(*e, "fake_B")).exists()).map(EpochImages::new).collect();
+    let mut pages: Vec<EpochImages> = (o.epoch_count..=state.epoch)
+        .filter(|e| web.join("images").join(EpochImages::file_name(*e, "fake_B")).exists())
+        .map(EpochImages::new)
+        .collect();
     pages.reverse();
 
     let started = Instant::now();
@@ -145,7 +166,10 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         let mut order: Vec<usize> = (0..data.len()).collect();
         rng.shuffle(&mut order);
         let bar = ProgressBar::new(steps_per_epoch as u64);
-        bar.set_style(ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {per_sec} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         bar.set_prefix(format!("{epoch}/{last_epoch}"));
         let epoch_start = Instant::now();
         let mut last = None;
@@ -158,10 +182,25 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
             let last_step = step + 1 == steps_per_epoch;
             if state.iteration % o.print_freq.max(1) == 0 || last_step {
                 let v = losses.values();
-                let point = LossPoint { epoch: epoch as f64 - 1.0 + (step + 1) as f64 / steps_per_epoch as f64, g_gan: v[0], g_l1: v[1], d_real: v[2], d_fake: v[3] };
+                let point = LossPoint {
+                    epoch: epoch as f64 - 1.0 + (step + 1) as f64 / steps_per_epoch as f64,
+                    g_gan: v[0],
+                    g_l1: v[1],
+                    d_real: v[2],
+                    d_fake: v[3],
+                };
                 let line = serde_json::json!({"epoch": epoch, "iter": state.iteration, "epoch_progress": point.epoch, "G_GAN": v[0], "G_L1": v[1], "D_real": v[2], "D_fake": v[3], "lr": model.opt_g.lr, "seconds": started.elapsed().as_secs_f64()});
-                writeln!(log, "{line}").and_then(|_| log.flush()).with_context(|| format!("cannot write {}", log_path.display()))?;
-                bar.set_message(LOSS_NAMES.iter().zip(v).map(|(n, x)| format!("{n} {x:.3}")).collect::<Vec<_>>().join(" "));
+                writeln!(log, "{line}")
+                    .and_then(|_| log.flush())
+                    .with_context(|| format!("cannot write {}", log_path.display()))?;
+                bar.set_message(
+                    LOSS_NAMES
+                        .iter()
+                        .zip(v)
+                        .map(|(n, x)| format!("{n} {x:.3}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
                 history.push(point);
             }
             bar.inc(1);
@@ -169,12 +208,22 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
             if o.max_iters.is_some_and(|m| iters_this_run >= m) {
                 bar.abandon();
                 eprintln!("stopping after {iters_this_run} iterations (--max-iters); the last complete epoch is saved");
-                return Ok(TrainSummary { checkpoint_dir: dir, epochs: state.epoch, iterations: state.iteration, seconds: started.elapsed().as_secs_f64(), validation: None });
+                return Ok(TrainSummary {
+                    checkpoint_dir: dir,
+                    epochs: state.epoch,
+                    iterations: state.iteration,
+                    seconds: started.elapsed().as_secs_f64(),
+                    validation: None,
+                });
             }
         }
         bar.finish_and_clear();
         let secs = epoch_start.elapsed().as_secs_f64();
-        eprintln!("epoch {epoch}/{last_epoch}: {steps_per_epoch} steps in {secs:.1} s ({:.2} img/s), lr {:.2e}", (steps_per_epoch * o.batch_size) as f64 / secs, model.opt_g.lr);
+        eprintln!(
+            "epoch {epoch}/{last_epoch}: {steps_per_epoch} steps in {secs:.1} s ({:.2} img/s), lr {:.2e}",
+            (steps_per_epoch * o.batch_size) as f64 / secs,
+            model.opt_g.lr
+        );
 
         // Images of the epoch's last batch on the web page.
         if let Some((a, f, b)) = &last {
@@ -201,7 +250,13 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     if let Some(v) = &validation {
         eprintln!("validation ({} images): L1 {:.4}, PSNR {:.2} dB", v.count, v.l1, v.psnr);
     }
-    Ok(TrainSummary { checkpoint_dir: dir, epochs: state.epoch, iterations: state.iteration, seconds: started.elapsed().as_secs_f64(), validation })
+    Ok(TrainSummary {
+        checkpoint_dir: dir,
+        epochs: state.epoch,
+        iterations: state.iteration,
+        seconds: started.elapsed().as_secs_f64(),
+        validation,
+    })
 }
 
 /// Mean L1 / PSNR of G on val/ (else test/) when the dataroot has one.
@@ -225,7 +280,13 @@ fn read_history(path: &Path) -> Vec<LossPoint> {
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| {
-            Some(LossPoint { epoch: v["epoch_progress"].as_f64()?, g_gan: v["G_GAN"].as_f64()?, g_l1: v["G_L1"].as_f64()?, d_real: v["D_real"].as_f64()?, d_fake: v["D_fake"].as_f64()? })
+            Some(LossPoint {
+                epoch: v["epoch_progress"].as_f64()?,
+                g_gan: v["G_GAN"].as_f64()?,
+                g_l1: v["G_L1"].as_f64()?,
+                d_real: v["D_real"].as_f64()?,
+                d_fake: v["D_fake"].as_f64()?,
+            })
         })
         .collect()
 }

@@ -5,17 +5,15 @@
 //! the chroma axes (a rotation and scaling of I and Q), so Y, the part we keep, is the same.
 
 /// RGB -> YIQ (NTSC 1953 coefficients).
-const RGB_TO_YIQ: [[f32; 3]; 3] = [
-    [0.299, 0.587, 0.114],
-    [0.595_716, -0.274_453, -0.321_263],
-    [0.211_456, -0.522_591, 0.311_135],
-];
+const RGB_TO_YIQ: [[f32; 3]; 3] =
+    [[0.299, 0.587, 0.114], [0.595_716, -0.274_453, -0.321_263], [0.211_456, -0.522_591, 0.311_135]];
 
 /// The exact inverse of `RGB_TO_YIQ` (computed, not the rounded textbook table), so a
 /// round trip returns the input to f32 precision.
 fn yiq_to_rgb_matrix() -> [[f32; 3]; 3] {
     let m: [[f64; 3]; 3] = RGB_TO_YIQ.map(|r| r.map(|v| v as f64));
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
     let cof = |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
     let inv = [
@@ -85,7 +83,10 @@ mod tests {
         let (c, g) = (rgb_to_yiq(&content), rgb_to_yiq(&generated));
         for i in 0..2 {
             assert!((out[i] - g[i]).abs() < 1e-5, "luma of pixel {i}");
-            assert!((out[2 + i] - c[2 + i]).abs() < 1e-5 && (out[4 + i] - c[4 + i]).abs() < 1e-5, "chroma of pixel {i}");
+            assert!(
+                (out[2 + i] - c[2 + i]).abs() < 1e-5 && (out[4 + i] - c[4 + i]).abs() < 1e-5,
+                "chroma of pixel {i}"
+            );
         }
     }
 }

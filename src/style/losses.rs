@@ -34,13 +34,25 @@ fn sum(terms: impl IntoIterator<Item = Tensor>) -> Option<Tensor> {
 
 /// Sum over layers of mse(features, target).
 pub fn content_loss(features: &[Tensor], targets: &[Tensor]) -> Option<Tensor> {
-    assert_eq!(features.len(), targets.len(), "content_loss: {} feature maps for {} targets", features.len(), targets.len());
+    assert_eq!(
+        features.len(),
+        targets.len(),
+        "content_loss: {} feature maps for {} targets",
+        features.len(),
+        targets.len()
+    );
     sum(features.iter().zip(targets).map(|(f, t)| f.mse_loss(t)))
 }
 
 /// Sum over layers of weight * mse(gram(features), target gram).
 pub fn style_loss(features: &[Tensor], target_grams: &[Tensor], weights: &[f64]) -> Option<Tensor> {
-    assert!(features.len() == target_grams.len() && features.len() == weights.len(), "style_loss: {} feature maps, {} targets, {} weights", features.len(), target_grams.len(), weights.len());
+    assert!(
+        features.len() == target_grams.len() && features.len() == weights.len(),
+        "style_loss: {} feature maps, {} targets, {} weights",
+        features.len(),
+        target_grams.len(),
+        weights.len()
+    );
     sum(features.iter().zip(target_grams).zip(weights).map(|((f, g), &w)| f.gram().mse_loss(g).scale(w)))
 }
 
@@ -91,7 +103,14 @@ impl Terms {
 impl<'a> Objective<'a> {
     /// Computes the targets: the content's features, and for the styles (image, blend
     /// weight) the blend-weighted sum of their Gram matrices (jcjohnson/neural-style).
-    pub fn new(net: &'a dyn FeatureNet, content_layers: &[String], style_layers: &[String], weights: Weights, content: &Tensor, styles: &[(Tensor, f64)]) -> Objective<'a> {
+    pub fn new(
+        net: &'a dyn FeatureNet,
+        content_layers: &[String],
+        style_layers: &[String],
+        weights: Weights,
+        content: &Tensor,
+        styles: &[(Tensor, f64)],
+    ) -> Objective<'a> {
         assert_eq!(weights.style_layers.len(), style_layers.len(), "one weight per style layer");
         let mut taps: Vec<String> = Vec::new();
         for l in content_layers.iter().chain(style_layers) {
@@ -100,16 +119,30 @@ impl<'a> Objective<'a> {
             }
         }
         let _guard = crate::autograd::no_grad();
-        let content_targets = if content_layers.is_empty() { Vec::new() } else { net.features(content, content_layers) };
+        let content_targets =
+            if content_layers.is_empty() { Vec::new() } else { net.features(content, content_layers) };
         let mut grams: Vec<Tensor> = Vec::new();
         if !style_layers.is_empty() {
             for (image, w) in styles {
-                let g: Vec<Tensor> = net.features(image, style_layers).iter().map(|f| f.gram().scale(*w)).collect();
-                grams = if grams.is_empty() { g } else { grams.iter().zip(&g).map(|(a, b)| a.add(b)).collect() };
+                let g: Vec<Tensor> =
+                    net.features(image, style_layers).iter().map(|f| f.gram().scale(*w)).collect();
+                grams =
+                    if grams.is_empty() { g } else { grams.iter().zip(&g).map(|(a, b)| a.add(b)).collect() };
             }
         }
-        let targets = Targets { content: content_targets.iter().map(Tensor::detach).collect(), grams: grams.iter().map(Tensor::detach).collect() };
-        Objective { net, content_layers: content_layers.to_vec(), style_layers: style_layers.to_vec(), taps, weights, targets, device: content.device().clone() }
+        let targets = Targets {
+            content: content_targets.iter().map(Tensor::detach).collect(),
+            grams: grams.iter().map(Tensor::detach).collect(),
+        };
+        Objective {
+            net,
+            content_layers: content_layers.to_vec(),
+            style_layers: style_layers.to_vec(),
+            taps,
+            weights,
+            targets,
+            device: content.device().clone(),
+        }
     }
 
     pub fn targets(&self) -> &Targets {
@@ -120,12 +153,24 @@ impl<'a> Objective<'a> {
     /// when the image requires grad.
     pub fn eval(&self, image: &Tensor) -> Terms {
         let feats = self.net.features(image, &self.taps);
-        let pick = |layers: &[String]| -> Vec<Tensor> { layers.iter().map(|l| feats[self.taps.iter().position(|t| t == l).unwrap()].clone()).collect() };
+        let pick = |layers: &[String]| -> Vec<Tensor> {
+            layers.iter().map(|l| feats[self.taps.iter().position(|t| t == l).unwrap()].clone()).collect()
+        };
         let w = &self.weights;
-        let content = if w.alpha > 0.0 { content_loss(&pick(&self.content_layers), &self.targets.content).map(|t| t.scale(w.alpha)) } else { None };
-        let style = if w.beta > 0.0 { style_loss(&pick(&self.style_layers), &self.targets.grams, &w.style_layers).map(|t| t.scale(w.beta)) } else { None };
+        let content = if w.alpha > 0.0 {
+            content_loss(&pick(&self.content_layers), &self.targets.content).map(|t| t.scale(w.alpha))
+        } else {
+            None
+        };
+        let style = if w.beta > 0.0 {
+            style_loss(&pick(&self.style_layers), &self.targets.grams, &w.style_layers)
+                .map(|t| t.scale(w.beta))
+        } else {
+            None
+        };
         let tv = (w.tv > 0.0).then(|| image.tv_loss().scale(w.tv));
-        let total = sum([&content, &style, &tv].into_iter().flatten().cloned()).unwrap_or_else(|| Tensor::scalar(0.0, image.dtype(), image.device()));
+        let total = sum([&content, &style, &tv].into_iter().flatten().cloned())
+            .unwrap_or_else(|| Tensor::scalar(0.0, image.dtype(), image.device()));
         Terms { total, content, style, tv }
     }
 

@@ -110,7 +110,11 @@ pub struct StyleOptions {
 
 impl StyleOptions {
     /// Options with the defaults for the given images.
-    pub fn new(content: impl Into<PathBuf>, styles: Vec<PathBuf>, output: impl Into<PathBuf>) -> StyleOptions {
+    pub fn new(
+        content: impl Into<PathBuf>,
+        styles: Vec<PathBuf>,
+        output: impl Into<PathBuf>,
+    ) -> StyleOptions {
         use defaults::*;
         StyleOptions {
             content: content.into(),
@@ -160,7 +164,12 @@ impl StyleOptions {
         }
         if let Some(w) = &self.style_layer_weights {
             if w.len() != self.style_layers.len() {
-                bail!("--style-layer-weights has {} values for {} style layers ({})", w.len(), self.style_layers.len(), self.style_layers.join(","));
+                bail!(
+                    "--style-layer-weights has {} values for {} style layers ({})",
+                    w.len(),
+                    self.style_layers.len(),
+                    self.style_layers.join(",")
+                );
             }
             check_weights("--style-layer-weights", w)?;
         }
@@ -185,7 +194,9 @@ impl StyleOptions {
         if self.scales == 0 {
             bail!("--scales must be at least 1");
         }
-        if self.optimizer == OptimizerKind::Adam && !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+        if self.optimizer == OptimizerKind::Adam
+            && !(self.learning_rate.is_finite() && self.learning_rate > 0.0)
+        {
             bail!("--learning-rate must be positive, got {}", self.learning_rate);
         }
         if self.lbfgs_history == 0 {
@@ -229,7 +240,9 @@ fn check_weights(flag: &str, w: &[f64]) -> Result<()> {
 
 fn check_layer(name: &str) -> Result<()> {
     if crate::nn::Vgg19::layer_index(name).is_err() {
-        bail!("unknown VGG-19 layer `{name}` (layers are conv1_1, relu1_1, ..., relu5_4; pools pool1..pool5)");
+        bail!(
+            "unknown VGG-19 layer `{name}` (layers are conv1_1, relu1_1, ..., relu5_4; pools pool1..pool5)"
+        );
     }
     Ok(())
 }

@@ -23,7 +23,11 @@ impl Losses {
 
 impl std::fmt::Display for Losses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "total {:.4e}  content {:.4e}  style {:.4e}  tv {:.4e}", self.total, self.content, self.style, self.tv)
+        write!(
+            f,
+            "total {:.4e}  content {:.4e}  style {:.4e}  tv {:.4e}",
+            self.total, self.content, self.style, self.tv
+        )
     }
 }
 
@@ -85,7 +89,8 @@ impl StyleReport {
     pub fn write_json(&self) -> Result<PathBuf> {
         let path = report_path(&self.output);
         let text = serde_json::to_string_pretty(self).expect("report serialises");
-        crate::io::atomic::write_bytes_atomic(&path, text.as_bytes()).with_context(|| format!("{}: cannot write the report", path.display()))?;
+        crate::io::atomic::write_bytes_atomic(&path, text.as_bytes())
+            .with_context(|| format!("{}: cannot write the report", path.display()))?;
         Ok(path)
     }
 

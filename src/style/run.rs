@@ -53,7 +53,12 @@ impl Pixels {
         if (height, width) == (self.height, self.width) {
             return self.clone();
         }
-        Pixels::from_image(&imageops::resize(&self.to_image(), width as u32, height as u32, FilterType::Triangle))
+        Pixels::from_image(&imageops::resize(
+            &self.to_image(),
+            width as u32,
+            height as u32,
+            FilterType::Triangle,
+        ))
     }
 
     pub fn tensor(&self, device: &Device) -> Tensor {
@@ -100,13 +105,19 @@ pub fn intermediate_path(output: &Path, iter: usize) -> PathBuf {
 }
 
 /// Loads VGG-19 up to the deepest of `layers` from `path`, frozen.
-pub fn load_vgg(path: &Path, layers: &[String], pooling: crate::nn::VggPooling, device: &Device) -> Result<Vgg19> {
+pub fn load_vgg(
+    path: &Path,
+    layers: &[String],
+    pooling: crate::nn::VggPooling,
+    device: &Device,
+) -> Result<Vgg19> {
     let deepest = layers
         .iter()
         .max_by_key(|l| VGG19_LAYERS.iter().position(|v| v == l))
         .context("no layer requested")?;
     let vgg = Vgg19::new(pooling, deepest, device)?;
-    let expected: Vec<(String, Vec<usize>)> = vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+    let expected: Vec<(String, Vec<usize>)> =
+        vgg.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
     let entries = read_tensors(path, &expected)?;
     vgg.load_from(&entries).with_context(|| format!("{}", path.display()))?;
     vgg.freeze();
@@ -137,7 +148,8 @@ impl Monitor<'_> {
         }
         if self.opts.save_every > 0 && it.is_multiple_of(self.opts.save_every) && it < self.total_evals {
             let path = intermediate_path(&self.opts.output, it);
-            let img = Pixels { data: pixels.to_vec(), height: self.content.height, width: self.content.width };
+            let img =
+                Pixels { data: pixels.to_vec(), height: self.content.height, width: self.content.width };
             finish_pixels(self.opts, &self.content, img).save(&path)?;
             self.saved.push(path);
         }
@@ -162,15 +174,24 @@ fn initial_pixels(opts: &StyleOptions, content: &Pixels, init_image: Option<&Pix
         Init::Random => {
             // randn * 0.001 in the network's normalised input space, around the mean colour.
             let plane = content.height * content.width;
-            let noise = Tensor::randn(&[3 * plane], opts.seed, 0.0, 1e-3, crate::DType::F32, &Device::cpu()).to_vec_f32();
-            let data = noise.iter().enumerate().map(|(i, z)| VGG_MEAN[i / plane] + VGG_STD[i / plane] * z).collect();
+            let noise = Tensor::randn(&[3 * plane], opts.seed, 0.0, 1e-3, crate::DType::F32, &Device::cpu())
+                .to_vec_f32();
+            let data =
+                noise.iter().enumerate().map(|(i, z)| VGG_MEAN[i / plane] + VGG_STD[i / plane] * z).collect();
             Pixels { data, height: content.height, width: content.width }
         }
     }
 }
 
 /// Optimises `x` in place for `opts.iterations` iterations; returns (iterations, stop reason).
-fn optimise(opts: &StyleOptions, obj: &Objective, x: &mut Pixels, device: &Device, mon: &mut Monitor, initial: &mut Option<Losses>) -> Result<(usize, String)> {
+fn optimise(
+    opts: &StyleOptions,
+    obj: &Objective,
+    x: &mut Pixels,
+    device: &Device,
+    mon: &mut Monitor,
+    initial: &mut Option<Losses>,
+) -> Result<(usize, String)> {
     let shape = [1, 3, x.height, x.width];
     match opts.optimizer {
         OptimizerKind::Lbfgs => {
@@ -181,7 +202,11 @@ fn optimise(opts: &StyleOptions, obj: &Objective, x: &mut Pixels, device: &Devic
                 // Without it an iteration is one evaluation; PyTorch's default cap of
                 // 1.25 * max_iter would round down to max_iter for tiny runs and end them
                 // one iteration early.
-                max_eval: Some(if opts.line_search { opts.iterations } else { (opts.iterations * 5 / 4).max(opts.iterations + 1) }),
+                max_eval: Some(if opts.line_search {
+                    opts.iterations
+                } else {
+                    (opts.iterations * 5 / 4).max(opts.iterations + 1)
+                }),
                 // Stop only on exact stagnation (a zero gradient or step, an ascent
                 // direction), as the reference does (tolX = tolFun = -1): our losses are
                 // means, so gradients are tiny by design, and the first step from a random
@@ -248,7 +273,8 @@ pub fn stylize(opts: &StyleOptions, device: &Device) -> Result<StyleReport> {
     let layers: Vec<String> = opts.content_layers.iter().chain(&opts.style_layers).cloned().collect();
     let deepest = |ls: &[String]| ls.iter().max_by_key(|l| VGG19_LAYERS.iter().position(|v| v == l)).cloned();
     for (k, &(sh, sw)) in sizes.iter().enumerate() {
-        let scale_note = if opts.scales > 1 { format!(" (scale {} of {})", k + 1, opts.scales) } else { String::new() };
+        let scale_note =
+            if opts.scales > 1 { format!(" (scale {} of {})", k + 1, opts.scales) } else { String::new() };
         if let Some(l) = deepest(&layers) {
             let need = min_side_for(&l);
             if sh.min(sw) < need {
@@ -270,12 +296,22 @@ pub fn stylize(opts: &StyleOptions, device: &Device) -> Result<StyleReport> {
     let vgg_path = resolve_vgg_path(opts.vgg.as_deref())?;
     let vgg = load_vgg(&vgg_path, &layers, opts.pooling, device)?;
     let blend = opts.blend_weights();
-    let weights = Weights { alpha: opts.alpha, beta: opts.beta, tv: opts.tv_weight, style_layers: opts.layer_weights() };
+    let weights = Weights {
+        alpha: opts.alpha,
+        beta: opts.beta,
+        tv: opts.tv_weight,
+        style_layers: opts.layer_weights(),
+    };
 
     let total_evals = opts.iterations * opts.scales;
     let bar = if opts.progress { ProgressBar::new(total_evals as u64) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
-    let mut mon = Monitor { opts, content: content.clone(), bar, evaluations: 0, saved: Vec::new(), total_evals };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut mon =
+        Monitor { opts, content: content.clone(), bar, evaluations: 0, saved: Vec::new(), total_evals };
 
     let mut x: Option<Pixels> = None;
     let mut scale_reports = Vec::new();
@@ -292,7 +328,14 @@ pub fn stylize(opts: &StyleOptions, device: &Device) -> Result<StyleReport> {
             })
             .collect();
         let net: &dyn FeatureNet = &vgg;
-        let obj = Objective::new(net, &opts.content_layers, &opts.style_layers, weights.clone(), &content_k.tensor(device), &style_tensors);
+        let obj = Objective::new(
+            net,
+            &opts.content_layers,
+            &opts.style_layers,
+            weights.clone(),
+            &content_k.tensor(device),
+            &style_tensors,
+        );
         let mut pixels = match x.take() {
             None => initial_pixels(opts, &content_k, init_image.as_ref()),
             Some(prev) => prev.resized(sh, sw),

@@ -47,21 +47,47 @@ impl Tensor {
     /// Wraps storage made by a backend. Not recorded: a leaf.
     pub fn from_storage(storage: Storage, shape: &[usize], device: &Device) -> Tensor {
         let numel: usize = shape.iter().product();
-        assert_eq!(storage.len(), numel, "from_storage: storage of {} elements for shape {:?}", storage.len(), shape);
+        assert_eq!(
+            storage.len(),
+            numel,
+            "from_storage: storage of {} elements for shape {:?}",
+            storage.len(),
+            shape
+        );
         let dtype = storage.dtype();
         Tensor::make(Rc::new(RefCell::new(storage)), shape, dtype, device, None)
     }
 
     /// The result of an op: recorded in the graph when grad mode is on and an input needs grad.
-    pub(crate) fn from_op(storage: Storage, shape: &[usize], device: &Device, op: Op, inputs: Vec<Tensor>) -> Tensor {
+    pub(crate) fn from_op(
+        storage: Storage,
+        shape: &[usize],
+        device: &Device,
+        op: Op,
+        inputs: Vec<Tensor>,
+    ) -> Tensor {
         let numel: usize = shape.iter().product();
-        assert_eq!(storage.len(), numel, "{op:?}: storage of {} elements for shape {:?}", storage.len(), shape);
+        assert_eq!(
+            storage.len(),
+            numel,
+            "{op:?}: storage of {} elements for shape {:?}",
+            storage.len(),
+            shape
+        );
         let dtype = storage.dtype();
         Tensor::make(Rc::new(RefCell::new(storage)), shape, dtype, device, Some((op, inputs)))
     }
 
-    pub(crate) fn make(storage: Rc<RefCell<Storage>>, shape: &[usize], dtype: DType, device: &Device, op: Option<(Op, Vec<Tensor>)>) -> Tensor {
-        let node = op.filter(|(_, inputs)| autograd::is_grad_enabled() && inputs.iter().any(|i| i.requires_grad())).map(|(op, inputs)| Node { op, inputs });
+    pub(crate) fn make(
+        storage: Rc<RefCell<Storage>>,
+        shape: &[usize],
+        dtype: DType,
+        device: &Device,
+        op: Option<(Op, Vec<Tensor>)>,
+    ) -> Tensor {
+        let node = op
+            .filter(|(_, inputs)| autograd::is_grad_enabled() && inputs.iter().any(|i| i.requires_grad()))
+            .map(|(op, inputs)| Node { op, inputs });
         Tensor(Rc::new(Inner {
             id: next_id(),
             shape: shape.to_vec(),
@@ -97,7 +123,14 @@ impl Tensor {
     pub fn randn(shape: &[usize], seed: u64, mean: f64, std: f64, dtype: DType, device: &Device) -> Tensor {
         Tensor::from_storage(device.randn(numel(shape), seed, mean, std, dtype), shape, device)
     }
-    pub fn rand_uniform(shape: &[usize], seed: u64, lo: f64, hi: f64, dtype: DType, device: &Device) -> Tensor {
+    pub fn rand_uniform(
+        shape: &[usize],
+        seed: u64,
+        lo: f64,
+        hi: f64,
+        dtype: DType,
+        device: &Device,
+    ) -> Tensor {
         Tensor::from_storage(device.rand_uniform(numel(shape), seed, lo, hi, dtype), shape, device)
     }
 
@@ -149,11 +182,23 @@ impl Tensor {
     }
     /// Replaces the contents (same shape) with host data, e.g. when loading a checkpoint.
     pub fn assign_f32(&self, data: &[f32]) {
-        assert_eq!(data.len(), self.numel(), "assign_f32: {} values for shape {:?}", data.len(), self.shape());
+        assert_eq!(
+            data.len(),
+            self.numel(),
+            "assign_f32: {} values for shape {:?}",
+            data.len(),
+            self.shape()
+        );
         *self.storage_mut() = self.device().from_f32(data, self.dtype());
     }
     pub fn assign_f64(&self, data: &[f64]) {
-        assert_eq!(data.len(), self.numel(), "assign_f64: {} values for shape {:?}", data.len(), self.shape());
+        assert_eq!(
+            data.len(),
+            self.numel(),
+            "assign_f64: {} values for shape {:?}",
+            data.len(),
+            self.shape()
+        );
         *self.storage_mut() = self.device().from_f64(data, self.dtype());
     }
     pub fn to_vec_f32(&self) -> Vec<f32> {

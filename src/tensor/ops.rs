@@ -7,11 +7,22 @@ use crate::backend::{Binary, ConvGeom, Loss, NormGeom, Pool, Unary};
 
 impl Tensor {
     fn same_device(&self, other: &Tensor, op: &str) {
-        assert!(self.device().same(other.device()), "{op}: tensors on {:?} and {:?}", self.device(), other.device());
+        assert!(
+            self.device().same(other.device()),
+            "{op}: tensors on {:?} and {:?}",
+            self.device(),
+            other.device()
+        );
         assert_eq!(self.dtype(), other.dtype(), "{op}: dtypes {} and {}", self.dtype(), other.dtype());
     }
     fn same_shape(&self, other: &Tensor, op: &str) {
-        assert_eq!(self.shape(), other.shape(), "{op}: shapes {:?} and {:?} differ", self.shape(), other.shape());
+        assert_eq!(
+            self.shape(),
+            other.shape(),
+            "{op}: shapes {:?} and {:?} differ",
+            self.shape(),
+            other.shape()
+        );
         self.same_device(other, op);
     }
 
@@ -65,8 +76,20 @@ impl Tensor {
 
     /// Same data viewed with another shape (storage shared).
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), self.numel(), "reshape: {:?} to {:?}", self.shape(), shape);
-        Tensor::make(self.0.storage.clone(), shape, self.dtype(), self.device(), Some((Op::Reshape, vec![self.clone()])))
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.numel(),
+            "reshape: {:?} to {:?}",
+            self.shape(),
+            shape
+        );
+        Tensor::make(
+            self.0.storage.clone(),
+            shape,
+            self.dtype(),
+            self.device(),
+            Some((Op::Reshape, vec![self.clone()])),
+        )
     }
 
     // ---- reductions ------------------------------------------------------------
@@ -92,11 +115,23 @@ impl Tensor {
     pub fn conv2d(&self, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad: usize) -> Tensor {
         let (n, c, h, wd) = self.dims4();
         let (o, i, kh, kw) = w.dims4();
-        assert_eq!(c, i, "conv2d: input {:?} has {c} channels, weight {:?} expects {i}", self.shape(), w.shape());
+        assert_eq!(
+            c,
+            i,
+            "conv2d: input {:?} has {c} channels, weight {:?} expects {i}",
+            self.shape(),
+            w.shape()
+        );
         self.same_device(w, "conv2d");
         let g = ConvGeom::forward(n, c, h, wd, o, (kh, kw), stride, pad);
         let s = self.device().conv2d(&self.storage(), &w.storage(), &g);
-        let y = Tensor::from_op(s, &[n, o, g.oh, g.ow], self.device(), Op::Conv2d(g), vec![self.clone(), w.clone()]);
+        let y = Tensor::from_op(
+            s,
+            &[n, o, g.oh, g.ow],
+            self.device(),
+            Op::Conv2d(g),
+            vec![self.clone(), w.clone()],
+        );
         match bias {
             Some(b) => y.add_channel_bias(b),
             None => y,
@@ -105,18 +140,40 @@ impl Tensor {
 
     /// Transposed convolution, x [n, c_in, h, w] with w [c_in, c_out, kh, kw] (PyTorch's IOHW):
     /// output size (h - 1) * stride - 2 * pad + kh + output_padding.
-    pub fn conv_transpose2d(&self, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad: usize, output_padding: usize) -> Tensor {
+    pub fn conv_transpose2d(
+        &self,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Tensor {
         let (n, c, h, wd) = self.dims4();
         let (i, o, kh, kw) = w.dims4();
-        assert_eq!(c, i, "conv_transpose2d: input {:?} has {c} channels, weight {:?} expects {i}", self.shape(), w.shape());
-        assert!(output_padding < stride.max(1), "conv_transpose2d: output_padding {output_padding} must be smaller than stride {stride}");
+        assert_eq!(
+            c,
+            i,
+            "conv_transpose2d: input {:?} has {c} channels, weight {:?} expects {i}",
+            self.shape(),
+            w.shape()
+        );
+        assert!(
+            output_padding < stride.max(1),
+            "conv_transpose2d: output_padding {output_padding} must be smaller than stride {stride}"
+        );
         self.same_device(w, "conv_transpose2d");
         let oh = (h - 1) * stride + kh + output_padding - 2 * pad;
         let ow = (wd - 1) * stride + kw + output_padding - 2 * pad;
         // The mirrored convolution maps the output [n, o, oh, ow] back to x [n, c, h, w].
         let g = ConvGeom { n, c_in: o, h: oh, w: ow, c_out: c, kh, kw, stride, pad, oh: h, ow: wd };
         let s = self.device().conv2d_backward_input(&self.storage(), &w.storage(), &g);
-        let y = Tensor::from_op(s, &[n, o, oh, ow], self.device(), Op::ConvTranspose2d(g), vec![self.clone(), w.clone()]);
+        let y = Tensor::from_op(
+            s,
+            &[n, o, oh, ow],
+            self.device(),
+            Op::ConvTranspose2d(g),
+            vec![self.clone(), w.clone()],
+        );
         match bias {
             Some(b) => y.add_channel_bias(b),
             None => y,
@@ -140,7 +197,13 @@ impl Tensor {
         let mut inputs = vec![self.clone()];
         if let (Some(g), Some(b)) = (gamma, beta) {
             let c = self.shape()[1];
-            assert!(g.shape() == [c] && b.shape() == [c], "norm: gamma {:?} / beta {:?} for input {:?}", g.shape(), b.shape(), self.shape());
+            assert!(
+                g.shape() == [c] && b.shape() == [c],
+                "norm: gamma {:?} / beta {:?} for input {:?}",
+                g.shape(),
+                b.shape(),
+                self.shape()
+            );
             inputs.push(g.clone());
             inputs.push(b.clone());
         }
@@ -153,24 +216,64 @@ impl Tensor {
     }
 
     /// Batch norm with batch statistics (training); updates `running` = (mean, var) in place.
-    pub fn batch_norm_train(&self, gamma: Option<&Tensor>, beta: Option<&Tensor>, running: Option<(&Tensor, &Tensor)>, momentum: f64, eps: f64) -> Tensor {
+    pub fn batch_norm_train(
+        &self,
+        gamma: Option<&Tensor>,
+        beta: Option<&Tensor>,
+        running: Option<(&Tensor, &Tensor)>,
+        momentum: f64,
+        eps: f64,
+    ) -> Tensor {
         let g = self.norm_geom(false);
-        assert!(g.count() > 1, "batch_norm: expected more than one value per channel in training, got input {:?}", self.shape());
+        assert!(
+            g.count() > 1,
+            "batch_norm: expected more than one value per channel in training, got input {:?}",
+            self.shape()
+        );
         let inputs = self.norm_inputs(gamma, beta);
         let dev = self.device();
-        let (y, mean, invstd) = dev.norm_forward(&self.storage(), gamma.map(|t| t.storage()).as_deref(), beta.map(|t| t.storage()).as_deref(), &g, eps);
+        let (y, mean, invstd) = dev.norm_forward(
+            &self.storage(),
+            gamma.map(|t| t.storage()).as_deref(),
+            beta.map(|t| t.storage()).as_deref(),
+            &g,
+            eps,
+        );
         if let Some((rm, rv)) = running {
-            dev.norm_running_update(&mut rm.storage_mut(), &mut rv.storage_mut(), &mean, &invstd, g.count(), momentum, eps);
+            dev.norm_running_update(
+                &mut rm.storage_mut(),
+                &mut rv.storage_mut(),
+                &mean,
+                &invstd,
+                g.count(),
+                momentum,
+                eps,
+            );
         }
         Tensor::from_op(y, self.shape(), dev, Op::Norm { g, mean, invstd }, inputs)
     }
 
     /// Batch norm with running statistics (eval).
-    pub fn batch_norm_eval(&self, gamma: Option<&Tensor>, beta: Option<&Tensor>, running_mean: &Tensor, running_var: &Tensor, eps: f64) -> Tensor {
+    pub fn batch_norm_eval(
+        &self,
+        gamma: Option<&Tensor>,
+        beta: Option<&Tensor>,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        eps: f64,
+    ) -> Tensor {
         let g = self.norm_geom(false);
         let mut inputs = self.norm_inputs(gamma, beta);
         let dev = self.device();
-        let y = dev.norm_forward_eval(&self.storage(), &running_mean.storage(), &running_var.storage(), gamma.map(|t| t.storage()).as_deref(), beta.map(|t| t.storage()).as_deref(), &g, eps);
+        let y = dev.norm_forward_eval(
+            &self.storage(),
+            &running_mean.storage(),
+            &running_var.storage(),
+            gamma.map(|t| t.storage()).as_deref(),
+            beta.map(|t| t.storage()).as_deref(),
+            &g,
+            eps,
+        );
         inputs.push(running_mean.detach());
         inputs.push(running_var.detach());
         Tensor::from_op(y, self.shape(), dev, Op::NormEval { g, eps }, inputs)
@@ -181,7 +284,13 @@ impl Tensor {
         let g = self.norm_geom(true);
         let inputs = self.norm_inputs(gamma, beta);
         let dev = self.device();
-        let (y, mean, invstd) = dev.norm_forward(&self.storage(), gamma.map(|t| t.storage()).as_deref(), beta.map(|t| t.storage()).as_deref(), &g, eps);
+        let (y, mean, invstd) = dev.norm_forward(
+            &self.storage(),
+            gamma.map(|t| t.storage()).as_deref(),
+            beta.map(|t| t.storage()).as_deref(),
+            &g,
+            eps,
+        );
         Tensor::from_op(y, self.shape(), dev, Op::Norm { g, mean, invstd }, inputs)
     }
 
@@ -190,7 +299,11 @@ impl Tensor {
     /// Inverted dropout; the mask comes from Philox(seed, element index).
     pub fn dropout(&self, p: f64, seed: u64) -> Tensor {
         assert!((0.0..1.0).contains(&p), "dropout: p = {p} must be in [0, 1)");
-        let mask = Tensor::from_storage(self.device().dropout_mask(self.numel(), p, seed, self.dtype()), self.shape(), self.device());
+        let mask = Tensor::from_storage(
+            self.device().dropout_mask(self.numel(), p, seed, self.dtype()),
+            self.shape(),
+            self.device(),
+        );
         self.mul(&mask)
     }
 
@@ -205,7 +318,12 @@ impl Tensor {
         let hw: usize = rest.iter().product();
         let mut sizes = Vec::new();
         for p in parts {
-            assert!(p.shape()[0] == n && p.shape()[2..] == rest[..], "cat_channels: shapes {:?} and {:?} differ outside dim 1", first.shape(), p.shape());
+            assert!(
+                p.shape()[0] == n && p.shape()[2..] == rest[..],
+                "cat_channels: shapes {:?} and {:?} differ outside dim 1",
+                first.shape(),
+                p.shape()
+            );
             first.same_device(p, "cat_channels");
             sizes.push(p.shape()[1]);
         }

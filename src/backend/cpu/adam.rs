@@ -27,6 +27,11 @@ pub fn adam_step<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: &Ad
     if p.len() < PAR_MIN {
         p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g).for_each(|(pmv, g)| update(pmv, g));
     } else {
-        p.par_iter_mut().zip(m.par_iter_mut()).zip(v.par_iter_mut()).zip(g.par_iter()).with_min_len(4096).for_each(|(pmv, g)| update(pmv, g));
+        p.par_iter_mut()
+            .zip(m.par_iter_mut())
+            .zip(v.par_iter_mut())
+            .zip(g.par_iter())
+            .with_min_len(4096)
+            .for_each(|(pmv, g)| update(pmv, g));
     }
 }

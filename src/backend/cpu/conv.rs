@@ -204,11 +204,31 @@ pub fn conv2d_backward_input<T: Elem>(gy: &[T], w: &[T], g: &ConvGeom) -> Vec<T>
             let (p0, pb) = (band.oy0 * g.ow, (band.oy1 - band.oy0) * g.ow);
             let lay = if transposed_cols(pb, k) {
                 // [pb, K] = gy^T W
-                matmul(&mut cols, k, false, Mat::transposed(&gyi[p0..], p), Mat::row_major(w, k), pb, k, g.c_out, T::one());
+                matmul(
+                    &mut cols,
+                    k,
+                    false,
+                    Mat::transposed(&gyi[p0..], p),
+                    Mat::row_major(w, k),
+                    pb,
+                    k,
+                    g.c_out,
+                    T::one(),
+                );
                 Layout { ks: 1, ps: k }
             } else {
                 // [K, pb] = W^T gy
-                matmul(&mut cols, pb, false, Mat::transposed(w, k), Mat::row_major(&gyi[p0..], p), k, pb, g.c_out, T::one());
+                matmul(
+                    &mut cols,
+                    pb,
+                    false,
+                    Mat::transposed(w, k),
+                    Mat::row_major(&gyi[p0..], p),
+                    k,
+                    pb,
+                    g.c_out,
+                    T::one(),
+                );
                 Layout { ks: pb, ps: 1 }
             };
             col2im(&cols, lay, g, band, gxi);
@@ -281,10 +301,18 @@ mod tests {
         for g in &shapes {
             let base = run(g, None, Some(false));
             // A budget of one element gives one output row per band.
-            for (budget, tr) in [(None, Some(true)), (Some(1), Some(false)), (Some(1), Some(true)), (Some(2 * g.c_in * g.kh * g.kw * g.ow), Some(true))] {
+            for (budget, tr) in [
+                (None, Some(true)),
+                (Some(1), Some(false)),
+                (Some(1), Some(true)),
+                (Some(2 * g.c_in * g.kh * g.kw * g.ow), Some(true)),
+            ] {
                 let other = run(g, budget, tr);
                 for (a, b) in base.iter().zip(&other) {
-                    assert!(a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-12), "{g:?} budget {budget:?} transposed {tr:?}");
+                    assert!(
+                        a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-12),
+                        "{g:?} budget {budget:?} transposed {tr:?}"
+                    );
                 }
             }
         }

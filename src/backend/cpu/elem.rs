@@ -144,7 +144,10 @@ pub fn zip_map<T: Elem>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync + Send) -
     if a.len() < PAR_MIN {
         y.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&u, &v))| *o = f(u, v));
     } else {
-        y.par_iter_mut().zip(a.par_iter().zip(b.par_iter())).with_min_len(4096).for_each(|(o, (&u, &v))| *o = f(u, v));
+        y.par_iter_mut()
+            .zip(a.par_iter().zip(b.par_iter()))
+            .with_min_len(4096)
+            .for_each(|(o, (&u, &v))| *o = f(u, v));
     }
     y
 }

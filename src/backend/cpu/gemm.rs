@@ -27,18 +27,37 @@ impl<'a, T> Mat<'a, T> {
     fn check(&self, rows: usize, cols: usize, what: &str) {
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * self.rs + (cols - 1) * self.cs;
-            assert!(last < self.data.len(), "matmul: operand {what} ({rows}x{cols}) needs {} elements, has {}", last + 1, self.data.len());
+            assert!(
+                last < self.data.len(),
+                "matmul: operand {what} ({rows}x{cols}) needs {} elements, has {}",
+                last + 1,
+                self.data.len()
+            );
         }
     }
 }
 
 /// dst[m, n] (row-major, `ld` per row) = (accumulate ? dst : 0) + scale * a[m, k] b[k, n].
 #[allow(clippy::too_many_arguments)]
-pub fn matmul<T: Elem>(dst: &mut [T], ld: usize, accumulate: bool, a: Mat<T>, b: Mat<T>, m: usize, n: usize, k: usize, scale: T) {
+pub fn matmul<T: Elem>(
+    dst: &mut [T],
+    ld: usize,
+    accumulate: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    scale: T,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(n <= ld && (m - 1) * ld + n <= dst.len(), "matmul: destination {m}x{n} (ld {ld}) does not fit {} elements", dst.len());
+    assert!(
+        n <= ld && (m - 1) * ld + n <= dst.len(),
+        "matmul: destination {m}x{n} (ld {ld}) does not fit {} elements",
+        dst.len()
+    );
     if k == 0 {
         if !accumulate {
             (0..m).for_each(|i| dst[i * ld..i * ld + n].fill(T::zero()));

@@ -11,7 +11,17 @@ pub fn gram<T: Elem>(x: &[T], n: usize, c: usize, hw: usize) -> Vec<T> {
     for i in 0..n {
         let xi = &x[i * c * hw..(i + 1) * c * hw];
         // [c, hw] x [hw, c]: the right factor is x read transposed.
-        matmul(&mut g[i * c * c..(i + 1) * c * c], c, false, Mat::row_major(xi, hw), Mat::transposed(xi, hw), c, c, hw, scale);
+        matmul(
+            &mut g[i * c * c..(i + 1) * c * c],
+            c,
+            false,
+            Mat::row_major(xi, hw),
+            Mat::transposed(xi, hw),
+            c,
+            c,
+            hw,
+            scale,
+        );
     }
     g
 }
@@ -31,7 +41,17 @@ pub fn gram_backward<T: Elem>(x: &[T], gg: &[T], n: usize, c: usize, hw: usize) 
             }
         }
         let xi = &x[i * c * hw..(i + 1) * c * hw];
-        matmul(&mut gx[i * c * hw..(i + 1) * c * hw], hw, false, Mat::row_major(&sym, c), Mat::row_major(xi, hw), c, hw, c, scale);
+        matmul(
+            &mut gx[i * c * hw..(i + 1) * c * hw],
+            hw,
+            false,
+            Mat::row_major(&sym, c),
+            Mat::row_major(xi, hw),
+            c,
+            hw,
+            c,
+            scale,
+        );
     }
     gx
 }

@@ -145,31 +145,75 @@ impl Backend for CpuBackend {
     }
 
     // ---- normalisation -----------------------------------------------------
-    fn norm_forward(&self, x: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> (Storage, Storage, Storage) {
+    fn norm_forward(
+        &self,
+        x: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> (Storage, Storage, Storage) {
         let n = "norm_forward";
         by_dtype!(host_dtype(x, n), T => {
             let (y, mean, invstd) = norm::forward::<T>(v(x, n), v_opt(gamma, n), v_opt(beta, n), g, eps);
             (T::wrap(y), T::wrap(mean), T::wrap(invstd))
         })
     }
-    fn norm_forward_eval(&self, x: &Storage, mean: &Storage, var: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> Storage {
+    fn norm_forward_eval(
+        &self,
+        x: &Storage,
+        mean: &Storage,
+        var: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> Storage {
         let n = "norm_forward_eval";
         by_dtype!(host_dtype(x, n), T => T::wrap(norm::forward_eval::<T>(v(x, n), v(mean, n), v(var, n), v_opt(gamma, n), v_opt(beta, n), g, eps)))
     }
-    fn norm_backward(&self, x: &Storage, gy: &Storage, mean: &Storage, invstd: &Storage, gamma: Option<&Storage>, g: &NormGeom) -> (Storage, Option<Storage>, Option<Storage>) {
+    fn norm_backward(
+        &self,
+        x: &Storage,
+        gy: &Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        gamma: Option<&Storage>,
+        g: &NormGeom,
+    ) -> (Storage, Option<Storage>, Option<Storage>) {
         let n = "norm_backward";
         by_dtype!(host_dtype(x, n), T => {
             let (gx, gg, gb) = norm::backward::<T>(v(x, n), v(gy, n), v(mean, n), v(invstd, n), v_opt(gamma, n), g);
             (T::wrap(gx), gg.map(T::wrap), gb.map(T::wrap))
         })
     }
-    fn norm_running_update(&self, run_mean: &mut Storage, run_var: &mut Storage, mean: &Storage, invstd: &Storage, count: usize, momentum: f64, eps: f64) {
+    fn norm_running_update(
+        &self,
+        run_mean: &mut Storage,
+        run_var: &mut Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        count: usize,
+        momentum: f64,
+        eps: f64,
+    ) {
         let n = "norm_running_update";
         by_dtype!(host_dtype(mean, n), T => norm::running_update::<T>(T::view_mut(run_mean, n), T::view_mut(run_var, n), v(mean, n), v(invstd, n), count, momentum, eps))
     }
 
     // ---- layout ------------------------------------------------------------
-    fn copy_channels(&self, src: &Storage, src_c: usize, src_c0: usize, dst: &mut Storage, dst_c: usize, dst_c0: usize, count: usize, n: usize, hw: usize) {
+    fn copy_channels(
+        &self,
+        src: &Storage,
+        src_c: usize,
+        src_c0: usize,
+        dst: &mut Storage,
+        dst_c: usize,
+        dst_c0: usize,
+        count: usize,
+        n: usize,
+        hw: usize,
+    ) {
         let op = "copy_channels";
         by_dtype!(host_dtype(src, op), T => layout::copy_channels::<T>(v(src, op), src_c, src_c0, T::view_mut(dst, op), dst_c, dst_c0, count, n, hw))
     }
@@ -179,7 +223,16 @@ impl Backend for CpuBackend {
         let name = "pool2";
         by_dtype!(host_dtype(x, name), T => T::wrap(pool::pool2::<T>(op, v(x, name), n, c, h, w)))
     }
-    fn pool2_backward(&self, op: Pool, x: &Storage, gy: &Storage, n: usize, c: usize, h: usize, w: usize) -> Storage {
+    fn pool2_backward(
+        &self,
+        op: Pool,
+        x: &Storage,
+        gy: &Storage,
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+    ) -> Storage {
         let name = "pool2_backward";
         by_dtype!(host_dtype(x, name), T => T::wrap(pool::pool2_backward::<T>(op, v(x, name), v(gy, name), n, c, h, w)))
     }

@@ -34,7 +34,15 @@ fn fold_groups(g: &NormGeom, rows: &[f64]) -> Vec<f64> {
 
 /// y = (x - mean) * invstd * gamma + beta; `stat_of_row` picks the statistic of a row,
 /// gamma/beta are per channel.
-fn apply<T: Elem>(x: &[T], g: &NormGeom, mean: &[f64], invstd: &[f64], gamma: Option<&[T]>, beta: Option<&[T]>, stat_of_row: impl Fn(usize) -> usize + Sync + Send) -> Vec<T> {
+fn apply<T: Elem>(
+    x: &[T],
+    g: &NormGeom,
+    mean: &[f64],
+    invstd: &[f64],
+    gamma: Option<&[T]>,
+    beta: Option<&[T]>,
+    stat_of_row: impl Fn(usize) -> usize + Sync + Send,
+) -> Vec<T> {
     let hw = g.hw;
     let mut y = copied(x);
     for_rows_mut(&mut y, hw, |r, row| {
@@ -50,7 +58,13 @@ fn apply<T: Elem>(x: &[T], g: &NormGeom, mean: &[f64], invstd: &[f64], gamma: Op
 }
 
 /// Returns (y, mean, invstd) with biased variance.
-pub fn forward<T: Elem>(x: &[T], gamma: Option<&[T]>, beta: Option<&[T]>, g: &NormGeom, eps: f64) -> (Vec<T>, Vec<T>, Vec<T>) {
+pub fn forward<T: Elem>(
+    x: &[T],
+    gamma: Option<&[T]>,
+    beta: Option<&[T]>,
+    g: &NormGeom,
+    eps: f64,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
     check("norm_forward", g, x.len(), gamma.map(|v| v.len()), beta.map(|v| v.len()));
     let (hw, rows, count) = (g.hw, g.n * g.c, g.count() as f64);
     let row = |r: usize| &x[r * hw..(r + 1) * hw];
@@ -68,7 +82,15 @@ pub fn forward<T: Elem>(x: &[T], gamma: Option<&[T]>, beta: Option<&[T]>, g: &No
 
 /// Eval mode: running statistics of length c.
 #[allow(clippy::too_many_arguments)]
-pub fn forward_eval<T: Elem>(x: &[T], mean: &[T], var: &[T], gamma: Option<&[T]>, beta: Option<&[T]>, g: &NormGeom, eps: f64) -> Vec<T> {
+pub fn forward_eval<T: Elem>(
+    x: &[T],
+    mean: &[T],
+    var: &[T],
+    gamma: Option<&[T]>,
+    beta: Option<&[T]>,
+    g: &NormGeom,
+    eps: f64,
+) -> Vec<T> {
     check("norm_forward_eval", g, x.len(), gamma.map(|v| v.len()), beta.map(|v| v.len()));
     same_len("norm_forward_eval", "mean", mean.len(), "c", g.c);
     same_len("norm_forward_eval", "var", var.len(), "c", g.c);
@@ -80,7 +102,14 @@ pub fn forward_eval<T: Elem>(x: &[T], mean: &[T], var: &[T], gamma: Option<&[T]>
 /// Full backward through the normalisation (mean and variance depend on x):
 /// gx = invstd * (gamma*gy - mean(gamma*gy) - xhat * mean(gamma*gy*xhat)) per group.
 #[allow(clippy::type_complexity)]
-pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Option<&[T]>, g: &NormGeom) -> (Vec<T>, Option<Vec<T>>, Option<Vec<T>>) {
+pub fn backward<T: Elem>(
+    x: &[T],
+    gy: &[T],
+    mean: &[T],
+    invstd: &[T],
+    gamma: Option<&[T]>,
+    g: &NormGeom,
+) -> (Vec<T>, Option<Vec<T>>, Option<Vec<T>>) {
     check("norm_backward", g, x.len(), gamma.map(|v| v.len()), None);
     same_len("norm_backward", "x", x.len(), "gy", gy.len());
     same_len("norm_backward", "mean", mean.len(), "stats", g.stats_len());
@@ -113,8 +142,10 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
         (a.iter().sum::<f64>() + ra, is * (b.iter().sum::<f64>() + rb))
     });
     let gm = |r: usize| gamma.map_or(1.0, |v| v[r % g.c].as_f64());
-    let s_dy: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.0).collect::<Vec<_>>());
-    let s_dyx: Vec<f64> = fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.1).collect::<Vec<_>>());
+    let s_dy: Vec<f64> =
+        fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.0).collect::<Vec<_>>());
+    let s_dyx: Vec<f64> =
+        fold_groups(g, &sums.iter().enumerate().map(|(r, s)| gm(r) * s.1).collect::<Vec<_>>());
 
     let mut gx = copied(gy);
     for_rows_mut(&mut gx, hw, |r, row| {
@@ -146,7 +177,15 @@ pub fn backward<T: Elem>(x: &[T], gy: &[T], mean: &[T], invstd: &[T], gamma: Opt
 /// running = (1 - m) running + m batch; the batch variance is recovered from invstd and
 /// made unbiased (count / (count - 1)) as PyTorch does.
 #[allow(clippy::too_many_arguments)]
-pub fn running_update<T: Elem>(run_mean: &mut [T], run_var: &mut [T], mean: &[T], invstd: &[T], count: usize, momentum: f64, eps: f64) {
+pub fn running_update<T: Elem>(
+    run_mean: &mut [T],
+    run_var: &mut [T],
+    mean: &[T],
+    invstd: &[T],
+    count: usize,
+    momentum: f64,
+    eps: f64,
+) {
     let op = "norm_running_update";
     same_len(op, "run_mean", run_mean.len(), "mean", mean.len());
     same_len(op, "run_var", run_var.len(), "invstd", invstd.len());

@@ -28,7 +28,15 @@ pub fn pool2<T: Elem>(op: Pool, x: &[T], n: usize, c: usize, h: usize, w: usize)
 
 /// Max routes each gradient to the first maximum of its window (row-major order);
 /// average spreads it evenly. Dropped rows/columns get zero.
-pub fn pool2_backward<T: Elem>(op: Pool, x: &[T], gy: &[T], n: usize, c: usize, h: usize, w: usize) -> Vec<T> {
+pub fn pool2_backward<T: Elem>(
+    op: Pool,
+    x: &[T],
+    gy: &[T],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Vec<T> {
     same_len("pool2_backward", "x", x.len(), "n*c*h*w", n * c * h * w);
     let (oh, ow) = (h / 2, w / 2);
     same_len("pool2_backward", "gy", gy.len(), "n*c*(h/2)*(w/2)", n * c * oh * ow);
@@ -39,7 +47,12 @@ pub fn pool2_backward<T: Elem>(op: Pool, x: &[T], gy: &[T], n: usize, c: usize, 
         let g = &gy[p * oh * ow..(p + 1) * oh * ow];
         for oy in 0..oh {
             for ox in 0..ow {
-                let idx = [2 * oy * w + 2 * ox, 2 * oy * w + 2 * ox + 1, (2 * oy + 1) * w + 2 * ox, (2 * oy + 1) * w + 2 * ox + 1];
+                let idx = [
+                    2 * oy * w + 2 * ox,
+                    2 * oy * w + 2 * ox + 1,
+                    (2 * oy + 1) * w + 2 * ox,
+                    (2 * oy + 1) * w + 2 * ox + 1,
+                ];
                 let gv = g[oy * ow + ox];
                 match op {
                     Pool::Max => {

@@ -83,7 +83,9 @@ impl CachingAllocator {
                     ))
                 })
             }
-            Err(e) => Err(DeviceError(format!("CUDA: cuMemAlloc of {bytes} bytes failed: {}", driver_message(&e)))),
+            Err(e) => {
+                Err(DeviceError(format!("CUDA: cuMemAlloc of {bytes} bytes failed: {}", driver_message(&e))))
+            }
         }
     }
 
@@ -97,7 +99,8 @@ impl CachingAllocator {
         self.ctx.bind_to_thread().map_err(|e| DeviceError(format!("CUDA: {}", driver_message(&e))))?;
         self.stream.synchronize().map_err(|e| DeviceError(format!("CUDA: {}", driver_message(&e))))?;
         for p in free.into_values().flatten() {
-            unsafe { result::free_sync(p) }.map_err(|e| DeviceError(format!("CUDA: cuMemFree failed: {}", driver_message(&e))))?;
+            unsafe { result::free_sync(p) }
+                .map_err(|e| DeviceError(format!("CUDA: cuMemFree failed: {}", driver_message(&e))))?;
         }
         Ok(())
     }

@@ -31,7 +31,9 @@ fn dev(s: &Storage) -> &DevBuf {
     match s {
         Storage::Device(b) => b,
         Storage::F64(_) => panic!("device backends run f32 (got an f64 host storage)"),
-        Storage::F32(_) => panic!("device backend got a host (cpu) storage; move tensors to the device first"),
+        Storage::F32(_) => {
+            panic!("device backend got a host (cpu) storage; move tensors to the device first")
+        }
     }
 }
 
@@ -81,13 +83,24 @@ impl DeviceBackend {
 
     /// out[i] = scale * sum_z ws[z*len + i].
     fn sum_splits(&self, ws: &DevBuf, splits: usize, len: usize, scale: f32, out: &DevBuf) {
-        self.run("reduce", "sum_splits", grid_1d(len), Args::new().buf(ws).int(splits).int(len).f32(scale).buf(out));
+        self.run(
+            "reduce",
+            "sum_splits",
+            grid_1d(len),
+            Args::new().buf(ws).int(splits).int(len).f32(scale).buf(out),
+        );
     }
 
     /// Runs a split-K GEMM kernel: `launch(target, splits, chunk)` writes `splits` partial
     /// copies of an `out_len` output (K ranges of `chunk`) into `target`, which is the output
     /// itself when one split suffices; otherwise the copies are summed in a fixed order.
-    fn split_k(&self, out_len: usize, out_tiles: usize, k: usize, launch: impl FnOnce(&DevBuf, usize, usize)) -> DevBuf {
+    fn split_k(
+        &self,
+        out_len: usize,
+        out_tiles: usize,
+        k: usize,
+        launch: impl FnOnce(&DevBuf, usize, usize),
+    ) -> DevBuf {
         let (splits, chunk) = split(out_tiles, k, MIN_SPLIT_K, GEMM_BK);
         let out = self.alloc(out_len);
         if splits == 1 {
@@ -103,7 +116,12 @@ impl DeviceBackend {
     /// Second stage of a full reduction: a one-element storage scale * sum(partials).
     fn finish_sum(&self, partials: &DevBuf, count: usize, scale: f32) -> Storage {
         let out = self.alloc(1);
-        self.run("reduce", "sum_finish", [1, 1, 1], Args::new().buf(partials).int(count).f32(scale).buf(&out));
+        self.run(
+            "reduce",
+            "sum_finish",
+            [1, 1, 1],
+            Args::new().buf(partials).int(count).f32(scale).buf(&out),
+        );
         Storage::Device(out)
     }
 
@@ -165,14 +183,24 @@ impl Backend for DeviceBackend {
     fn randn(&self, len: usize, seed: u64, mean: f64, std: f64, dtype: DType) -> Storage {
         f32_only(dtype);
         let b = self.alloc(len);
-        self.run("random", "rand_normal", grid_1d(len), Args::new().buf(&b).int(len).u64(seed).f32(mean as f32).f32(std as f32));
+        self.run(
+            "random",
+            "rand_normal",
+            grid_1d(len),
+            Args::new().buf(&b).int(len).u64(seed).f32(mean as f32).f32(std as f32),
+        );
         Storage::Device(b)
     }
 
     fn rand_uniform(&self, len: usize, seed: u64, lo: f64, hi: f64, dtype: DType) -> Storage {
         f32_only(dtype);
         let b = self.alloc(len);
-        self.run("random", "rand_uniform", grid_1d(len), Args::new().buf(&b).int(len).u64(seed).f32(lo as f32).f32(hi as f32));
+        self.run(
+            "random",
+            "rand_uniform",
+            grid_1d(len),
+            Args::new().buf(&b).int(len).u64(seed).f32(lo as f32).f32(hi as f32),
+        );
         Storage::Device(b)
     }
 
@@ -181,7 +209,12 @@ impl Backend for DeviceBackend {
         let (code, alpha) = unary_code(op);
         let n = x.len();
         let y = self.alloc(n);
-        self.run("elementwise", "unary_fwd", grid_1d(n), Args::new().buf(dev(x)).buf(&y).int(n).i32(code).f32(alpha));
+        self.run(
+            "elementwise",
+            "unary_fwd",
+            grid_1d(n),
+            Args::new().buf(dev(x)).buf(&y).int(n).i32(code).f32(alpha),
+        );
         Storage::Device(y)
     }
 
@@ -205,14 +238,24 @@ impl Backend for DeviceBackend {
         };
         let n = a.len();
         let out = self.alloc(n);
-        self.run("elementwise", "binary", grid_1d(n), Args::new().buf(dev(a)).buf(dev(b)).buf(&out).int(n).i32(code));
+        self.run(
+            "elementwise",
+            "binary",
+            grid_1d(n),
+            Args::new().buf(dev(a)).buf(dev(b)).buf(&out).int(n).i32(code),
+        );
         Storage::Device(out)
     }
 
     fn affine(&self, x: &Storage, a: f64, b: f64) -> Storage {
         let n = x.len();
         let y = self.alloc(n);
-        self.run("elementwise", "affine", grid_1d(n), Args::new().buf(dev(x)).buf(&y).int(n).f32(a as f32).f32(b as f32));
+        self.run(
+            "elementwise",
+            "affine",
+            grid_1d(n),
+            Args::new().buf(dev(x)).buf(&y).int(n).f32(a as f32).f32(b as f32),
+        );
         Storage::Device(y)
     }
 
@@ -220,7 +263,12 @@ impl Backend for DeviceBackend {
         expect_len("mul_scalar_storage", "the scalar", s, 1);
         let n = x.len();
         let y = self.alloc(n);
-        self.run("elementwise", "mul_scalar_dev", grid_1d(n), Args::new().buf(dev(x)).buf(dev(s)).buf(&y).int(n));
+        self.run(
+            "elementwise",
+            "mul_scalar_dev",
+            grid_1d(n),
+            Args::new().buf(dev(x)).buf(dev(s)).buf(&y).int(n),
+        );
         Storage::Device(y)
     }
 
@@ -242,7 +290,12 @@ impl Backend for DeviceBackend {
     fn broadcast_scalar(&self, s: &Storage, len: usize, scale: f64) -> Storage {
         expect_len("broadcast_scalar", "the scalar", s, 1);
         let y = self.alloc(len);
-        self.run("elementwise", "broadcast_scalar", grid_1d(len), Args::new().buf(dev(s)).buf(&y).int(len).f32(scale as f32));
+        self.run(
+            "elementwise",
+            "broadcast_scalar",
+            grid_1d(len),
+            Args::new().buf(dev(s)).buf(&y).int(len).f32(scale as f32),
+        );
         Storage::Device(y)
     }
 
@@ -252,7 +305,12 @@ impl Backend for DeviceBackend {
         let (splits, chunk) = split(c, n * hw, MIN_SPLIT, 1);
         let ws = if splits > 1 { Some(self.alloc(splits * c)) } else { None };
         let target = ws.as_ref().unwrap_or(&out);
-        self.run("reduce", "seg_partial", [c, splits, 1], Args::new().buf(dev(x)).int(c).int(hw).int(n).int(chunk).buf(target));
+        self.run(
+            "reduce",
+            "seg_partial",
+            [c, splits, 1],
+            Args::new().buf(dev(x)).int(c).int(hw).int(n).int(chunk).buf(target),
+        );
         if let Some(ws) = &ws {
             self.sum_splits(ws, splits, c, 1.0, &out);
         }
@@ -263,7 +321,12 @@ impl Backend for DeviceBackend {
         expect_len("add_channel_bias", "x", x, n * c * hw);
         expect_len("add_channel_bias", "bias", bias, c);
         let y = self.alloc(x.len());
-        self.run("reduce", "add_channel_bias", grid_rows(n * c, hw), Args::new().buf(dev(x)).buf(dev(bias)).buf(&y).int(c).int(hw));
+        self.run(
+            "reduce",
+            "add_channel_bias",
+            grid_rows(n * c, hw),
+            Args::new().buf(dev(x)).buf(dev(bias)).buf(&y).int(c).int(hw),
+        );
         Storage::Device(y)
     }
 
@@ -306,7 +369,14 @@ impl Backend for DeviceBackend {
     }
 
     // ---- normalisation -----------------------------------------------------
-    fn norm_forward(&self, x: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> (Storage, Storage, Storage) {
+    fn norm_forward(
+        &self,
+        x: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> (Storage, Storage, Storage) {
         expect_len("norm_forward", "x", x, g.len());
         for p in gamma.iter().chain(beta.iter()) {
             expect_len("norm_forward", "gamma/beta", p, g.c);
@@ -338,7 +408,16 @@ impl Backend for DeviceBackend {
         (Storage::Device(y), Storage::Device(mean), Storage::Device(invstd))
     }
 
-    fn norm_forward_eval(&self, x: &Storage, mean: &Storage, var: &Storage, gamma: Option<&Storage>, beta: Option<&Storage>, g: &NormGeom, eps: f64) -> Storage {
+    fn norm_forward_eval(
+        &self,
+        x: &Storage,
+        mean: &Storage,
+        var: &Storage,
+        gamma: Option<&Storage>,
+        beta: Option<&Storage>,
+        g: &NormGeom,
+        eps: f64,
+    ) -> Storage {
         expect_len("norm_forward_eval", "x", x, g.len());
         for p in [Some(mean), Some(var), gamma, beta].into_iter().flatten() {
             expect_len("norm_forward_eval", "statistics/gamma/beta", p, g.c);
@@ -361,7 +440,15 @@ impl Backend for DeviceBackend {
         Storage::Device(y)
     }
 
-    fn norm_backward(&self, x: &Storage, gy: &Storage, mean: &Storage, invstd: &Storage, gamma: Option<&Storage>, g: &NormGeom) -> (Storage, Option<Storage>, Option<Storage>) {
+    fn norm_backward(
+        &self,
+        x: &Storage,
+        gy: &Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        gamma: Option<&Storage>,
+        g: &NormGeom,
+    ) -> (Storage, Option<Storage>, Option<Storage>) {
         expect_len("norm_backward", "x", x, g.len());
         expect_len("norm_backward", "gy", gy, g.len());
         let stats = g.stats_len();
@@ -418,7 +505,16 @@ impl Backend for DeviceBackend {
         (Storage::Device(gx), Some(Storage::Device(ggamma)), Some(Storage::Device(gbeta)))
     }
 
-    fn norm_running_update(&self, run_mean: &mut Storage, run_var: &mut Storage, mean: &Storage, invstd: &Storage, count: usize, momentum: f64, eps: f64) {
+    fn norm_running_update(
+        &self,
+        run_mean: &mut Storage,
+        run_var: &mut Storage,
+        mean: &Storage,
+        invstd: &Storage,
+        count: usize,
+        momentum: f64,
+        eps: f64,
+    ) {
         let len = run_mean.len();
         expect_len("norm_running_update", "running var", run_var, len);
         expect_len("norm_running_update", "batch mean", mean, len);
@@ -437,11 +533,34 @@ impl Backend for DeviceBackend {
     }
 
     // ---- layout ------------------------------------------------------------
-    fn copy_channels(&self, src: &Storage, src_c: usize, src_c0: usize, dst: &mut Storage, dst_c: usize, dst_c0: usize, count: usize, n: usize, hw: usize) {
+    fn copy_channels(
+        &self,
+        src: &Storage,
+        src_c: usize,
+        src_c0: usize,
+        dst: &mut Storage,
+        dst_c: usize,
+        dst_c0: usize,
+        count: usize,
+        n: usize,
+        hw: usize,
+    ) {
         expect_len("copy_channels", "src", src, n * src_c * hw);
         expect_len("copy_channels", "dst", dst, n * dst_c * hw);
-        assert!(src_c0 + count <= src_c && dst_c0 + count <= dst_c, "copy_channels: channels {src_c0}+{count} of {src_c} into {dst_c0}+{count} of {dst_c}");
-        let args = Args::new().buf(dev(src)).int(src_c).int(src_c0).buf(dev(dst)).int(dst_c).int(dst_c0).int(count).int(n).int(hw);
+        assert!(
+            src_c0 + count <= src_c && dst_c0 + count <= dst_c,
+            "copy_channels: channels {src_c0}+{count} of {src_c} into {dst_c0}+{count} of {dst_c}"
+        );
+        let args = Args::new()
+            .buf(dev(src))
+            .int(src_c)
+            .int(src_c0)
+            .buf(dev(dst))
+            .int(dst_c)
+            .int(dst_c0)
+            .int(count)
+            .int(n)
+            .int(hw);
         self.run("layout", "copy_channels", grid_1d(n * count * hw), args);
     }
 
@@ -455,7 +574,16 @@ impl Backend for DeviceBackend {
         Storage::Device(y)
     }
 
-    fn pool2_backward(&self, op: Pool, x: &Storage, gy: &Storage, n: usize, c: usize, h: usize, w: usize) -> Storage {
+    fn pool2_backward(
+        &self,
+        op: Pool,
+        x: &Storage,
+        gy: &Storage,
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+    ) -> Storage {
         expect_len("pool2_backward", "x", x, n * c * h * w);
         expect_len("pool2_backward", "gy", gy, n * c * (h / 2) * (w / 2));
         let len = x.len();
@@ -472,7 +600,12 @@ impl Backend for DeviceBackend {
         let threshold = (p * 16_777_216.0).round() as u32;
         let scale = (1.0 / (1.0 - p)) as f32;
         let y = self.alloc(len);
-        self.run("random", "dropout_mask", grid_1d(len), Args::new().buf(&y).int(len).u64(seed).u32(threshold).f32(scale));
+        self.run(
+            "random",
+            "dropout_mask",
+            grid_1d(len),
+            Args::new().buf(&y).int(len).u64(seed).u32(threshold).f32(scale),
+        );
         Storage::Device(y)
     }
 
@@ -481,7 +614,8 @@ impl Backend for DeviceBackend {
         expect_len("gram", "x", x, n * c * hw);
         let scale = (1.0 / (c * hw) as f64) as f32;
         let out = self.split_k(n * c * c, n * tiles(c) * tiles(c), hw, |out, splits, chunk| {
-            let args = Args::new().buf(dev(x)).buf(out).int(n).int(c).int(hw).int(splits).int(chunk).f32(scale);
+            let args =
+                Args::new().buf(dev(x)).buf(out).int(n).int(c).int(hw).int(splits).int(chunk).f32(scale);
             self.run("gram", "gram_fwd", [tiles(c), tiles(c), n * splits], args);
         });
         Storage::Device(out)
@@ -503,7 +637,12 @@ impl Backend for DeviceBackend {
         let n = a.len();
         let blocks = reduce_blocks(n);
         let partials = self.alloc(blocks);
-        self.run("loss", "loss_partial", [blocks, 1, 1], Args::new().buf(dev(a)).buf(dev(b)).int(n).i32(loss_code(op)).buf(&partials));
+        self.run(
+            "loss",
+            "loss_partial",
+            [blocks, 1, 1],
+            Args::new().buf(dev(a)).buf(dev(b)).int(n).i32(loss_code(op)).buf(&partials),
+        );
         self.finish_sum(&partials, blocks, (1.0 / n as f64) as f32)
     }
 
@@ -512,7 +651,14 @@ impl Backend for DeviceBackend {
         expect_len("loss_backward", "the upstream gradient", gl, 1);
         let n = a.len();
         let ga = self.alloc(n);
-        let args = Args::new().buf(dev(a)).buf(dev(b)).buf(dev(gl)).buf(&ga).int(n).i32(loss_code(op)).f32((1.0 / n as f64) as f32);
+        let args = Args::new()
+            .buf(dev(a))
+            .buf(dev(b))
+            .buf(dev(gl))
+            .buf(&ga)
+            .int(n)
+            .i32(loss_code(op))
+            .f32((1.0 / n as f64) as f32);
         self.run("loss", "loss_bwd", grid_1d(n), args);
         Storage::Device(ga)
     }
@@ -522,7 +668,12 @@ impl Backend for DeviceBackend {
         let len = x.len();
         let blocks = reduce_blocks(len);
         let partials = self.alloc(blocks);
-        self.run("loss", "tv_partial", [blocks, 1, 1], Args::new().buf(dev(x)).int(n * c).int(h).int(w).buf(&partials));
+        self.run(
+            "loss",
+            "tv_partial",
+            [blocks, 1, 1],
+            Args::new().buf(dev(x)).int(n * c).int(h).int(w).buf(&partials),
+        );
         self.finish_sum(&partials, blocks, (1.0 / len as f64) as f32)
     }
 
@@ -531,7 +682,14 @@ impl Backend for DeviceBackend {
         expect_len("tv_backward", "the upstream gradient", gl, 1);
         let len = x.len();
         let gx = self.alloc(len);
-        let args = Args::new().buf(dev(x)).buf(dev(gl)).buf(&gx).int(n * c).int(h).int(w).f32((2.0 / len as f64) as f32);
+        let args = Args::new()
+            .buf(dev(x))
+            .buf(dev(gl))
+            .buf(&gx)
+            .int(n * c)
+            .int(h)
+            .int(w)
+            .f32((2.0 / len as f64) as f32);
         self.run("loss", "tv_bwd", grid_1d(len), args);
         Storage::Device(gx)
     }
@@ -569,7 +727,17 @@ impl Backend for DeviceBackend {
 
 /// The geometry parameters shared by the three conv kernels, in their order.
 fn conv_args(a: Args, g: &ConvGeom) -> Args {
-    a.int(g.n).int(g.c_in).int(g.h).int(g.w).int(g.c_out).int(g.kh).int(g.kw).int(g.stride).int(g.pad).int(g.oh).int(g.ow)
+    a.int(g.n)
+        .int(g.c_in)
+        .int(g.h)
+        .int(g.w)
+        .int(g.c_out)
+        .int(g.kh)
+        .int(g.kw)
+        .int(g.stride)
+        .int(g.pad)
+        .int(g.oh)
+        .int(g.ow)
 }
 
 fn pool_code(op: Pool) -> i32 {

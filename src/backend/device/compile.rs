@@ -61,7 +61,8 @@ const RTLD_GLOBAL: c_int = 0x100;
 fn preload_from_env() {
     let Some(hint) = std::env::var_os("ENGINE_NVRTC") else { return };
     let hint = PathBuf::from(hint);
-    let dir = if hint.is_dir() { hint.clone() } else { hint.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let dir =
+        if hint.is_dir() { hint.clone() } else { hint.parent().map(Path::to_path_buf).unwrap_or_default() };
     let mut libs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -76,7 +77,9 @@ fn preload_from_env() {
         libs.retain(|p| p.file_name().unwrap_or_default().to_string_lossy().starts_with("libnvrtc-builtins"));
         libs.push(hint);
     }
-    libs.sort_by_key(|p| !p.file_name().unwrap_or_default().to_string_lossy().starts_with("libnvrtc-builtins"));
+    libs.sort_by_key(|p| {
+        !p.file_name().unwrap_or_default().to_string_lossy().starts_with("libnvrtc-builtins")
+    });
     for lib in libs {
         if let Ok(c) = CString::new(lib.to_string_lossy().as_bytes()) {
             unsafe { dlopen(c.as_ptr(), RTLD_NOW | RTLD_GLOBAL) };
@@ -107,9 +110,13 @@ pub fn nvrtc_version() -> Result<(i32, i32), DeviceError> {
 pub fn supported_archs() -> Result<Vec<u32>, DeviceError> {
     nvrtc_version()?;
     let mut n: c_int = 0;
-    unsafe { sys::nvrtcGetNumSupportedArchs(&mut n) }.result().map_err(|e| DeviceError(format!("NVRTC: {e:?}")))?;
+    unsafe { sys::nvrtcGetNumSupportedArchs(&mut n) }
+        .result()
+        .map_err(|e| DeviceError(format!("NVRTC: {e:?}")))?;
     let mut archs = vec![0 as c_int; n.max(0) as usize];
-    unsafe { sys::nvrtcGetSupportedArchs(archs.as_mut_ptr()) }.result().map_err(|e| DeviceError(format!("NVRTC: {e:?}")))?;
+    unsafe { sys::nvrtcGetSupportedArchs(archs.as_mut_ptr()) }
+        .result()
+        .map_err(|e| DeviceError(format!("NVRTC: {e:?}")))?;
     Ok(archs.into_iter().map(|a| a as u32).collect())
 }
 
@@ -151,7 +158,8 @@ fn log_of(prog: sys::nvrtcProgram) -> String {
 
 /// Compiles `kernels/<module>.cu` with NVRTC, the prelude given as the header `prelude.cuh`.
 pub fn compile(module: &str, target: Target) -> Result<Compiled, DeviceError> {
-    let source = sources::source(module).ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
+    let source = sources::source(module)
+        .ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
     compile_source(&format!("kernels/{module}.cu"), source, target)
 }
 
@@ -163,15 +171,27 @@ pub fn compile_source(file: &str, source: &str, target: Target) -> Result<Compil
     let headers = [header.as_ptr()];
     let include_names = [header_name.as_ptr()];
     let mut prog: sys::nvrtcProgram = std::ptr::null_mut();
-    unsafe { sys::nvrtcCreateProgram(&mut prog, src.as_ptr(), name.as_ptr(), 1, headers.as_ptr(), include_names.as_ptr()) }
-        .result()
-        .map_err(|e| DeviceError(format!("NVRTC: cannot create a program for {file}: {e:?}")))?;
+    unsafe {
+        sys::nvrtcCreateProgram(
+            &mut prog,
+            src.as_ptr(),
+            name.as_ptr(),
+            1,
+            headers.as_ptr(),
+            include_names.as_ptr(),
+        )
+    }
+    .result()
+    .map_err(|e| DeviceError(format!("NVRTC: cannot create a program for {file}: {e:?}")))?;
     let mut options: Vec<String> = OPTIONS.iter().map(|s| s.to_string()).collect();
     options.push(format!("--gpu-architecture={}", target.arch_flag()));
     let compiled = unsafe { nvrtc_result::compile_program(prog, &options) };
     let log = log_of(prog);
     let result = match compiled {
-        Err(e) => Err(DeviceError(format!("NVRTC failed to compile {file} for {} ({e:?}):\n{log}", target.arch_flag()))),
+        Err(e) => Err(DeviceError(format!(
+            "NVRTC failed to compile {file} for {} ({e:?}):\n{log}",
+            target.arch_flag()
+        ))),
         Ok(()) => unsafe { image_of(prog, target) }.map(|image| Compiled { image, log, target }),
     };
     unsafe {
@@ -215,9 +235,13 @@ pub fn cache_dir() -> PathBuf {
 /// target and the options.
 pub fn cache_path(module: &str, target: Target) -> Result<PathBuf, DeviceError> {
     let (major, minor) = nvrtc_version()?;
-    let source = sources::source(module).ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
+    let source = sources::source(module)
+        .ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
     let mut h = Sha256::new();
-    for part in [module, source, sources::PRELUDE, &format!("nvrtc {major}.{minor}"), &target.arch_flag()].into_iter().chain(OPTIONS.iter().copied()) {
+    for part in [module, source, sources::PRELUDE, &format!("nvrtc {major}.{minor}"), &target.arch_flag()]
+        .into_iter()
+        .chain(OPTIONS.iter().copied())
+    {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
@@ -281,7 +305,12 @@ pub fn parse_ptxas(log: &str, module: &str, arch: &str) -> Vec<KernelReport> {
     for line in log.lines() {
         if let Some(rest) = line.split("Compiling entry function '").nth(1) {
             let name = rest.split('\'').next().unwrap_or_default().to_string();
-            out.push(KernelReport { module: module.into(), kernel: name, arch: arch.into(), ..Default::default() });
+            out.push(KernelReport {
+                module: module.into(),
+                kernel: name,
+                arch: arch.into(),
+                ..Default::default()
+            });
             current = Some(out.len() - 1);
         } else if line.contains("Function properties for") {
             // Also printed for non-entry device functions: attribute to an entry only by name.
@@ -321,12 +350,22 @@ pub fn compile_report(arch: &str) -> Result<Vec<KernelReport>, DeviceError> {
 
 /// The report as a table, one kernel per line.
 pub fn format_report(reports: &[KernelReport]) -> String {
-    let mut s = format!("{:<12} {:<28} {:<7} {:>5} {:>9} {:>7} {:>12}\n", "module", "kernel", "arch", "regs", "smem (B)", "stack", "spills (st/ld)");
+    let mut s = format!(
+        "{:<12} {:<28} {:<7} {:>5} {:>9} {:>7} {:>12}\n",
+        "module", "kernel", "arch", "regs", "smem (B)", "stack", "spills (st/ld)"
+    );
     for r in reports {
         let _ = writeln!(
             s,
             "{:<12} {:<28} {:<7} {:>5} {:>9} {:>7} {:>7}/{}",
-            r.module, r.kernel, r.arch, r.registers, r.shared_bytes, r.stack_bytes, r.spill_stores, r.spill_loads
+            r.module,
+            r.kernel,
+            r.arch,
+            r.registers,
+            r.shared_bytes,
+            r.stack_bytes,
+            r.spill_stores,
+            r.spill_loads
         );
     }
     s

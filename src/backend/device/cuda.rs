@@ -45,7 +45,9 @@ fn cuda_err(what: &str) -> impl Fn(DriverError) -> DeviceError + '_ {
 impl CudaRuntime {
     pub fn new(ordinal: usize) -> Result<Self, DeviceError> {
         let gpus = probe::gpus().map_err(DeviceError)?;
-        let gpu = gpus.get(ordinal).ok_or_else(|| DeviceError(format!("cuda:{ordinal} does not exist ({} GPU(s) found)", gpus.len())))?;
+        let gpu = gpus.get(ordinal).ok_or_else(|| {
+            DeviceError(format!("cuda:{ordinal} does not exist ({} GPU(s) found)", gpus.len()))
+        })?;
         let (major, minor) = gpu.compute_capability;
         let target = compile::target_for(major, minor)?;
         let ctx = CudaContext::new(ordinal).map_err(cuda_err("cannot create a context"))?;
@@ -89,8 +91,16 @@ impl CudaRuntime {
             Target::Ptx(_) => Ptx::from_src(String::from_utf8_lossy(&image).into_owned()),
         };
         let loaded = self.ctx.load_module(ptx).map_err(|e| {
-            let hint = if e.0 == sys::CUresult::CUDA_ERROR_UNSUPPORTED_PTX_VERSION { " (NVRTC is newer than the driver)" } else { "" };
-            DeviceError(format!("CUDA: cannot load kernels/{module}.cu compiled for {}{hint}: {}", self.target.arch_flag(), driver_message(&e)))
+            let hint = if e.0 == sys::CUresult::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
+                " (NVRTC is newer than the driver)"
+            } else {
+                ""
+            };
+            DeviceError(format!(
+                "CUDA: cannot load kernels/{module}.cu compiled for {}{hint}: {}",
+                self.target.arch_flag(),
+                driver_message(&e)
+            ))
         })?;
         modules.insert(module.to_string(), loaded.clone());
         Ok(loaded)
@@ -102,7 +112,9 @@ impl CudaRuntime {
             return Ok(f.clone());
         }
         let f = self.module(module)?.load_function(kernel).map_err(|e| match e.0 {
-            sys::CUresult::CUDA_ERROR_NOT_FOUND => DeviceError(format!("cuda: no kernel `{kernel}` in kernels/{module}.cu")),
+            sys::CUresult::CUDA_ERROR_NOT_FOUND => {
+                DeviceError(format!("cuda: no kernel `{kernel}` in kernels/{module}.cu"))
+            }
             _ => DeviceError(format!("CUDA: cannot load {module}/{kernel}: {}", driver_message(&e))),
         })?;
         self.functions.write().unwrap_or_else(|e| e.into_inner()).insert(key, f.clone());
@@ -110,7 +122,9 @@ impl CudaRuntime {
     }
 
     fn bind(&self) {
-        self.ctx.bind_to_thread().unwrap_or_else(|e| panic!("CUDA: cannot bind the context: {}", driver_message(&e)));
+        self.ctx
+            .bind_to_thread()
+            .unwrap_or_else(|e| panic!("CUDA: cannot bind the context: {}", driver_message(&e)));
     }
 }
 
@@ -127,7 +141,8 @@ impl Runtime for CudaRuntime {
         assert!(src.len() <= dst.len, "htod: {} values into a buffer of {}", src.len(), dst.len);
         self.bind();
         // From pageable memory the driver stages `src` before returning, so it may be dropped.
-        unsafe { result::memcpy_htod_async(dst.ptr, src, self.stream.cu_stream()) }.unwrap_or_else(|e| panic!("CUDA: copy to the device failed: {}", driver_message(&e)));
+        unsafe { result::memcpy_htod_async(dst.ptr, src, self.stream.cu_stream()) }
+            .unwrap_or_else(|e| panic!("CUDA: copy to the device failed: {}", driver_message(&e)));
     }
 
     fn dtoh(&self, src: &DevBuf) -> Vec<f32> {
@@ -135,7 +150,12 @@ impl Runtime for CudaRuntime {
         let mut out = vec![0.0f32; src.len];
         unsafe { result::memcpy_dtoh_async(&mut out, src.ptr, self.stream.cu_stream()) }
             .and_then(|_| self.stream.synchronize())
-            .unwrap_or_else(|e| panic!("CUDA: copy from the device failed (an earlier kernel may have faulted): {}", driver_message(&e)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "CUDA: copy from the device failed (an earlier kernel may have faulted): {}",
+                    driver_message(&e)
+                )
+            });
         out
     }
 
@@ -145,11 +165,26 @@ impl Runtime for CudaRuntime {
             return;
         }
         self.bind();
-        unsafe { result::memcpy_dtod_async(dst.ptr + 4 * dst_off as u64, src.ptr + 4 * src_off as u64, 4 * len, self.stream.cu_stream()) }
-            .unwrap_or_else(|e| panic!("CUDA: device copy failed: {}", driver_message(&e)));
+        unsafe {
+            result::memcpy_dtod_async(
+                dst.ptr + 4 * dst_off as u64,
+                src.ptr + 4 * src_off as u64,
+                4 * len,
+                self.stream.cu_stream(),
+            )
+        }
+        .unwrap_or_else(|e| panic!("CUDA: device copy failed: {}", driver_message(&e)));
     }
 
-    unsafe fn launch(&self, module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32, args: &mut [*mut c_void]) -> Result<(), DeviceError> {
+    unsafe fn launch(
+        &self,
+        module: &str,
+        kernel: &str,
+        grid: [u32; 3],
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: &mut [*mut c_void],
+    ) -> Result<(), DeviceError> {
         validate_launch(module, kernel, grid, block, shared_bytes)?;
         let f = self.function(module, kernel)?;
         self.ctx.bind_to_thread().map_err(cuda_err("cannot bind the context"))?;
@@ -160,7 +195,12 @@ impl Runtime for CudaRuntime {
                 sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                 shared_bytes as i32,
             )
-            .map_err(|e| DeviceError(format!("CUDA: {module}/{kernel} cannot use {shared_bytes} bytes of shared memory: {}", driver_message(&e))))?;
+            .map_err(|e| {
+                DeviceError(format!(
+                    "CUDA: {module}/{kernel} cannot use {shared_bytes} bytes of shared memory: {}",
+                    driver_message(&e)
+                ))
+            })?;
         }
         result::launch_kernel(
             f.cu_function(),
@@ -181,10 +221,17 @@ impl Runtime for CudaRuntime {
     fn time_ms(&self, f: &mut dyn FnMut()) -> f64 {
         self.bind();
         let timed = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
-        let start = self.stream.record_event(timed).unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
+        let start = self
+            .stream
+            .record_event(timed)
+            .unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
         f();
-        let end = self.stream.record_event(timed).unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
-        start.elapsed_ms(&end).unwrap_or_else(|e| panic!("CUDA: timed work failed: {}", driver_message(&e))) as f64
+        let end = self
+            .stream
+            .record_event(timed)
+            .unwrap_or_else(|e| panic!("CUDA: cannot record an event: {}", driver_message(&e)));
+        start.elapsed_ms(&end).unwrap_or_else(|e| panic!("CUDA: timed work failed: {}", driver_message(&e)))
+            as f64
     }
 
     fn take_peak_bytes(&self) -> Option<usize> {

@@ -195,10 +195,20 @@ impl Runtime for EmuRuntime {
     fn dtod(&self, dst: &DevBuf, dst_off: usize, src: &DevBuf, src_off: usize, len: usize) {
         assert!(src_off + len <= src.len && dst_off + len <= dst.len, "dtod: range out of bounds");
         // `copy` (memmove): src and dst may be the same buffer.
-        unsafe { std::ptr::copy((src.ptr as *const f32).add(src_off), (dst.ptr as *mut f32).add(dst_off), len) };
+        unsafe {
+            std::ptr::copy((src.ptr as *const f32).add(src_off), (dst.ptr as *mut f32).add(dst_off), len)
+        };
     }
 
-    unsafe fn launch(&self, module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32, args: &mut [*mut c_void]) -> Result<(), DeviceError> {
+    unsafe fn launch(
+        &self,
+        module: &str,
+        kernel: &str,
+        grid: [u32; 3],
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: &mut [*mut c_void],
+    ) -> Result<(), DeviceError> {
         validate_launch(module, kernel, grid, block, shared_bytes)?;
         let (m, k) = (CString::new(module).unwrap(), CString::new(kernel).unwrap());
         let entry = engine_emu_find(m.as_ptr(), k.as_ptr());
@@ -212,7 +222,10 @@ impl Runtime for EmuRuntime {
         }
         let nparams = (*entry).nparams as usize;
         if nparams != args.len() {
-            return Err(DeviceError(format!("emu: {module}/{kernel} takes {nparams} parameters, the launch passed {}", args.len())));
+            return Err(DeviceError(format!(
+                "emu: {module}/{kernel} takes {nparams} parameters, the launch passed {}",
+                args.len()
+            )));
         }
 
         let _serial = self.launch_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -227,7 +240,18 @@ impl Runtime for EmuRuntime {
         let run = |first: u64, count: u64| -> Result<(), String> {
             let p = ptrs;
             let mut err = [0 as c_char; 512];
-            let rc = engine_emu_run(p.entry, p.args, grid.as_ptr(), block.as_ptr(), shared_bytes, seed, first, count, err.as_mut_ptr(), err.len());
+            let rc = engine_emu_run(
+                p.entry,
+                p.args,
+                grid.as_ptr(),
+                block.as_ptr(),
+                shared_bytes,
+                seed,
+                first,
+                count,
+                err.as_mut_ptr(),
+                err.len(),
+            );
             if rc == 0 {
                 Ok(())
             } else {
@@ -240,14 +264,18 @@ impl Runtime for EmuRuntime {
         } else {
             // A few chunks per worker balances uneven blocks without paying per block.
             let chunk = nblocks.div_ceil(workers * 4).max(1);
-            (0..nblocks.div_ceil(chunk)).into_par_iter().try_for_each(|c| run(c * chunk, chunk.min(nblocks - c * chunk)))
+            (0..nblocks.div_ceil(chunk))
+                .into_par_iter()
+                .try_for_each(|c| run(c * chunk, chunk.min(nblocks - c * chunk)))
         };
         let guards = self.mem.check_guards();
         if let Err(e) = result {
             return Err(DeviceError(format!("emu: kernel {module}/{kernel}: {e}")));
         }
         if let Some(g) = guards {
-            return Err(DeviceError(format!("emu: kernel {module}/{kernel} wrote outside a device buffer: {g}")));
+            return Err(DeviceError(format!(
+                "emu: kernel {module}/{kernel} wrote outside a device buffer: {g}"
+            )));
         }
         Ok(())
     }

@@ -44,7 +44,8 @@ impl Args {
     }
     /// An `int` from a size; panics when it does not fit (kernels index with 32-bit ints).
     pub fn int(self, v: usize) -> Self {
-        let v = i32::try_from(v).unwrap_or_else(|_| panic!("device kernels index with 32-bit ints: {v} is too large"));
+        let v = i32::try_from(v)
+            .unwrap_or_else(|_| panic!("device kernels index with 32-bit ints: {v} is too large"));
         self.i32(v)
     }
     pub fn i32(mut self, v: i32) -> Self {
@@ -79,12 +80,14 @@ pub fn launch(rt: &dyn Runtime, module: &str, kernel: &str, grid: [usize; 3], bl
     if grid.contains(&0) {
         return; // empty problem: nothing to compute
     }
-    let grid = grid.map(|g| u32::try_from(g).unwrap_or_else(|_| panic!("{module}.{kernel}: grid {g} too large")));
+    let grid =
+        grid.map(|g| u32::try_from(g).unwrap_or_else(|_| panic!("{module}.{kernel}: grid {g} too large")));
     LAUNCHES.fetch_add(1, Ordering::Relaxed);
     let mut ptrs: Vec<*mut c_void> = args.slots.iter_mut().map(|s| s as *mut u64 as *mut c_void).collect();
     // SAFETY: every call site passes the parameters of `kernel` in order, each in a slot
     // that outlives the launch call (the runtime copies parameters before returning).
-    unsafe { rt.launch(module, kernel, grid, [block, 1, 1], 0, &mut ptrs) }.unwrap_or_else(|e| panic!("{module}.{kernel}: {e}"));
+    unsafe { rt.launch(module, kernel, grid, [block, 1, 1], 0, &mut ptrs) }
+        .unwrap_or_else(|e| panic!("{module}.{kernel}: {e}"));
 }
 
 /// Grid of a 1-D grid-stride kernel over `n` elements.
@@ -122,7 +125,9 @@ mod tests {
 
     #[test]
     fn split_covers_work_without_empty_splits() {
-        for &(outputs, work, min, align) in &[(1, 65536, 512, 16), (4, 100, 512, 16), (3, 77777, 2048, 1), (600, 5000, 16, 16), (1, 1, 1, 1)] {
+        for &(outputs, work, min, align) in
+            &[(1, 65536, 512, 16), (4, 100, 512, 16), (3, 77777, 2048, 1), (600, 5000, 16, 16), (1, 1, 1, 1)]
+        {
             let (s, c) = split(outputs, work, min, align);
             assert!(s >= 1 && c % align == 0);
             assert!(s * c >= work, "{outputs} {work}: {s} x {c}");

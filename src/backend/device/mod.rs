@@ -58,7 +58,15 @@ pub trait Runtime: Send + Sync {
     ///
     /// # Safety
     /// The argument list must match the kernel's parameters in number, order and type.
-    unsafe fn launch(&self, module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32, args: &mut [*mut c_void]) -> Result<(), DeviceError>;
+    unsafe fn launch(
+        &self,
+        module: &str,
+        kernel: &str,
+        grid: [u32; 3],
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: &mut [*mut c_void],
+    ) -> Result<(), DeviceError>;
     fn synchronize(&self) -> Result<(), DeviceError>;
 
     /// Milliseconds the device spends on the work `f` queues (benchmarks). The default
@@ -82,20 +90,37 @@ pub trait Runtime: Send + Sync {
 pub const MAX_SHARED_BYTES: u32 = 227 * 1024;
 
 /// Checks a launch shape against CUDA's limits, so the emulator rejects what a GPU would.
-pub fn validate_launch(module: &str, kernel: &str, grid: [u32; 3], block: [u32; 3], shared_bytes: u32) -> Result<(), DeviceError> {
-    let what = || format!("launch of {module}/{kernel} with grid {}x{}x{} and block {}x{}x{}", grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+pub fn validate_launch(
+    module: &str,
+    kernel: &str,
+    grid: [u32; 3],
+    block: [u32; 3],
+    shared_bytes: u32,
+) -> Result<(), DeviceError> {
+    let what = || {
+        format!(
+            "launch of {module}/{kernel} with grid {}x{}x{} and block {}x{}x{}",
+            grid[0], grid[1], grid[2], block[0], block[1], block[2]
+        )
+    };
     let threads = block.iter().map(|&b| b as u64).product::<u64>();
     if grid.contains(&0) || block.contains(&0) {
         return Err(DeviceError(format!("{}: a dimension is zero", what())));
     }
     if threads > 1024 || block[2] > 64 {
-        return Err(DeviceError(format!("{}: a block may have at most 1024 threads (z at most 64), this one has {threads}", what())));
+        return Err(DeviceError(format!(
+            "{}: a block may have at most 1024 threads (z at most 64), this one has {threads}",
+            what()
+        )));
     }
     if grid[0] > i32::MAX as u32 || grid[1] > 65535 || grid[2] > 65535 {
         return Err(DeviceError(format!("{}: grid too large (x < 2^31, y and z <= 65535)", what())));
     }
     if shared_bytes > MAX_SHARED_BYTES {
-        return Err(DeviceError(format!("{}: {shared_bytes} bytes of dynamic shared memory, at most {MAX_SHARED_BYTES}", what())));
+        return Err(DeviceError(format!(
+            "{}: {shared_bytes} bytes of dynamic shared memory, at most {MAX_SHARED_BYTES}",
+            what()
+        )));
     }
     Ok(())
 }

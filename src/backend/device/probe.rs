@@ -43,7 +43,8 @@ pub fn gpus() -> Result<Vec<GpuInfo>, String> {
         sys::CUresult::CUDA_ERROR_NO_DEVICE => "CUDA driver found, but no GPU".to_string(),
         _ => format!("CUDA driver failed to initialise: {}", driver_message(&e)),
     })?;
-    let count = result::device::get_count().map_err(|e| format!("CUDA: cannot count devices: {}", driver_message(&e)))?;
+    let count = result::device::get_count()
+        .map_err(|e| format!("CUDA: cannot count devices: {}", driver_message(&e)))?;
     if count == 0 {
         return Err("CUDA driver found, but no GPU".into());
     }
