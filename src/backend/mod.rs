@@ -147,6 +147,9 @@ impl NormGeom {
     pub fn len(&self) -> usize {
         self.n * self.c * self.hw
     }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,6 +200,7 @@ pub struct AdamStep {
 
 /// Every primitive of the engine. Implemented by `cpu::CpuBackend` (f32 and f64) and
 /// `device::DeviceBackend` (f32; CUDA or the emulator).
+#[allow(clippy::wrong_self_convention)] // from_* take &self: the backend owns the storage
 pub trait Backend {
     /// "cpu", "cuda:0", "emu".
     fn name(&self) -> String;

@@ -102,7 +102,7 @@ fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: b
         o.n_epochs_decay,
         o.lr
     );
-    o.dataroot = Some(generate_builtin(&root, size as u32, n_train, 20, 20, 0)?);
+    o.dataroot = Some(generate_builtin(&root, size, n_train, 20, 20, 0)?);
     Ok(())
 }
 

@@ -266,7 +266,7 @@ fn write_sorted(
     }
     let mut text = serde_json::to_string(&header).expect("header serialises");
     // The data must start 8-byte aligned; pad the header with spaces as the format allows.
-    while (8 + text.len()) % 8 != 0 {
+    while !(8 + text.len()).is_multiple_of(8) {
         text.push(' ');
     }
     w.write_all(&(text.len() as u64).to_le_bytes())?;

@@ -180,7 +180,7 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
             state.iteration += 1;
             iters_this_run += 1;
             let last_step = step + 1 == steps_per_epoch;
-            if state.iteration % o.print_freq.max(1) == 0 || last_step {
+            if state.iteration.is_multiple_of(o.print_freq.max(1)) || last_step {
                 let v = losses.values();
                 let point = LossPoint {
                     epoch: epoch as f64 - 1.0 + (step + 1) as f64 / steps_per_epoch as f64,
