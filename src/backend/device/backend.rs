@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
-use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pool, random, reduce};
+use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pad, pool, random, reduce};
 use super::Runtime;
-use crate::backend::{AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
+use crate::backend::{
+    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+};
 
 /// The device backend. Cheap to clone; all state lives in the runtime.
 #[derive(Clone)]
@@ -205,6 +207,15 @@ impl Backend for DeviceBackend {
         w: usize,
     ) -> Storage {
         pool::pool2_backward(self, op, x, gy, n, c, h, w)
+    }
+
+    // ---- reflection padding ----------------------------------------------------
+    fn reflection_pad(&self, x: &Storage, g: &PadGeom) -> Storage {
+        pad::reflection_pad(self, x, g)
+    }
+
+    fn reflection_pad_backward(&self, gy: &Storage, g: &PadGeom) -> Storage {
+        pad::reflection_pad_backward(self, gy, g)
     }
 
     // ---- dropout -----------------------------------------------------------

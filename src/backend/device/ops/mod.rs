@@ -13,6 +13,7 @@ pub mod layout;
 pub mod loss;
 pub mod memory;
 pub mod norm;
+pub mod pad;
 pub mod pool;
 pub mod random;
 pub mod reduce;
