@@ -2,7 +2,6 @@
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use engine::cli;
-use engine::pix2pix::options::TrainOptions;
 use engine::pix2pix::test::{TestOptions, TranslateOptions};
 use std::collections::HashSet;
 
@@ -45,7 +44,7 @@ enum Command {
     FetchDataset(cli::pix2pix::FetchDatasetArgs),
     /// Train pix2pix; without --dataroot, on the built-in dataset.
     #[command(name = "train-pix2pix")]
-    TrainPix2pix(TrainOptions),
+    TrainPix2pix(Box<cli::pix2pix_args::TrainArgs>),
     /// Translate a test split with a trained generator; writes images, index.html, L1/PSNR.
     #[command(name = "test-pix2pix")]
     TestPix2pix(TestOptions),
@@ -89,7 +88,9 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
-        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
+        Command::TrainPix2pix(a) => {
+            cli::pix2pix::run_train(a.to_options(), &sub, &cli::device::open(&cli.device)?)
+        }
         Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
         Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
         Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(&cli.device)?),

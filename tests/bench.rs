@@ -6,13 +6,13 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+use common::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_engine");
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("engine-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> TempDir {
+    TempDir::new(&format!("bench-{name}"))
 }
 
 fn run(args: &[&str]) -> String {
@@ -83,7 +83,6 @@ fn kernels_short(device: &str) {
         md.contains("## Limits") && md.contains("| conv2d.fwd |") && md.contains("## Shape table"),
         "{md}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -164,7 +163,6 @@ fn tiny_pix2pix_step_and_style_iter_on_the_cpu() {
     // 99 GFLOP at 256x256 scales with the pixel count.
     let gflop = r["gflop"].as_f64().unwrap();
     assert!((gflop - 99.2 / 64.0).abs() < 0.05, "{gflop}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

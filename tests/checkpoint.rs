@@ -6,22 +6,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("engine-ckpt-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn sample() -> Vec<(String, Vec<usize>, Vec<f32>)> {
     vec![
@@ -47,8 +33,8 @@ fn err_line(e: anyhow::Error) -> String {
 
 #[test]
 fn round_trip_is_bit_exact() {
-    let dir = TempDir::new("roundtrip");
-    let path = dir.0.join("sub/latest_net_G.safetensors");
+    let dir = TempDir::new("ckpt-roundtrip");
+    let path = dir.path().join("sub/latest_net_G.safetensors");
     save_checkpoint(&path, &sample(), &meta()).unwrap();
     assert!(!Path::new(&format!("{}.tmp", path.display())).exists());
     let ck = load_checkpoint(&path).unwrap();
@@ -69,8 +55,8 @@ fn round_trip_is_bit_exact() {
 
 #[test]
 fn filtered_load_reads_only_what_is_kept() {
-    let dir = TempDir::new("filter");
-    let path = dir.0.join("vgg.safetensors");
+    let dir = TempDir::new("ckpt-filter");
+    let path = dir.path().join("vgg.safetensors");
     save_checkpoint(&path, &sample(), &meta()).unwrap();
     let ck = load_checkpoint_filtered(&path, |n| n.ends_with("bias")).unwrap();
     assert_eq!(ck.names().collect::<Vec<_>>(), vec!["model.0.bias"]);
@@ -108,8 +94,8 @@ fn missing_file_is_one_line_naming_it() {
 
 #[test]
 fn truncated_and_corrupt_files_are_one_line_naming_them() {
-    let dir = TempDir::new("corrupt");
-    let good = dir.0.join("good.safetensors");
+    let dir = TempDir::new("ckpt-corrupt");
+    let good = dir.path().join("good.safetensors");
     save_checkpoint(&good, &sample(), &meta()).unwrap();
     let bytes = std::fs::read(&good).unwrap();
 
@@ -129,21 +115,21 @@ fn truncated_and_corrupt_files_are_one_line_naming_them() {
         ),
     ];
     for (name, content, what) in cases {
-        let path = dir.0.join(name);
+        let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         let err = err_line(load_checkpoint(&path).unwrap_err());
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains(what), "{name}: {err}");
     }
     // The truncated data names the first tensor that no longer fits.
-    let err = err_line(load_checkpoint(dir.0.join("cut_data.safetensors")).unwrap_err());
+    let err = err_line(load_checkpoint(dir.path().join("cut_data.safetensors")).unwrap_err());
     assert!(err.contains("tensor '"), "{err}");
 }
 
 #[test]
 fn check_against_names_the_first_offending_tensor() {
-    let dir = TempDir::new("check");
-    let path = dir.0.join("net.safetensors");
+    let dir = TempDir::new("ckpt-check");
+    let path = dir.path().join("net.safetensors");
     save_checkpoint(&path, &sample(), &meta()).unwrap();
     let ck = load_checkpoint(&path).unwrap();
     let p = path.display().to_string();
@@ -170,8 +156,8 @@ fn check_against_names_the_first_offending_tensor() {
 
 #[test]
 fn save_rejects_inconsistent_input() {
-    let dir = TempDir::new("reject");
-    let path = dir.0.join("bad.safetensors");
+    let dir = TempDir::new("ckpt-reject");
+    let path = dir.path().join("bad.safetensors");
     let bad = vec![("w".to_string(), vec![2, 2], vec![1.0f32; 3])];
     let err = err_line(save_checkpoint(&path, &bad, &BTreeMap::new()).unwrap_err());
     assert!(err.contains("'w'") && err.contains("bad.safetensors"), "{err}");
@@ -182,12 +168,12 @@ fn save_rejects_inconsistent_input() {
 
 #[test]
 fn failed_write_leaves_previous_file_intact() {
-    let dir = TempDir::new("atomic");
-    let path = dir.0.join("net.safetensors");
+    let dir = TempDir::new("ckpt-atomic");
+    let path = dir.path().join("net.safetensors");
     save_checkpoint(&path, &sample(), &meta()).unwrap();
     let before = std::fs::read(&path).unwrap();
     // A folder squatting on the temporary name makes the write fail before the rename.
-    std::fs::create_dir(dir.0.join("net.safetensors.tmp")).unwrap();
+    std::fs::create_dir(dir.path().join("net.safetensors.tmp")).unwrap();
     let err = err_line(save_checkpoint(&path, &sample()[..1], &BTreeMap::new()).unwrap_err());
     assert!(err.contains("net.safetensors"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);

@@ -322,6 +322,10 @@ fn memory_is_poisoned_and_copies_work() {
     }
 }
 
+/// A kernel without barriers runs its threads back to back on one fiber (no switches):
+/// 2^20 threads of axpy must cost well under a microsecond each. A fiber switch or a fresh
+/// stack per thread would cost several; the bound (1 s in all, some 100x the expected
+/// time) leaves room for a loaded 2-core machine.
 #[test]
 fn kernel_without_barriers_is_fast() {
     let rt = emu_runtime();
@@ -330,8 +334,7 @@ fn kernel_without_barriers_is_fast() {
     let y0 = random(n, 11, -1.0, 1.0);
     let (dx, dy) = (upload(&*rt, &x), upload(&*rt, &y0));
     let (mut py, mut px, mut a, mut ni) = (dy.ptr, dx.ptr, 0.5f32, n as i32);
-    let t = Instant::now();
-    unsafe {
+    let mut launch = || unsafe {
         rt.launch(
             "selftest",
             "axpy",
@@ -340,12 +343,24 @@ fn kernel_without_barriers_is_fast() {
             0,
             &mut [arg(&mut py), arg(&mut px), arg(&mut a), arg(&mut ni)],
         )
+        .unwrap()
+    };
+    // The best of three launches: the first also warms the module up.
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        launch();
+        best = best.min(t.elapsed().as_secs_f64());
     }
-    .unwrap();
-    let ms = t.elapsed().as_secs_f64() * 1e3;
-    eprintln!("emu: axpy over 2^20 elements (4096 blocks x 256 threads) took {ms:.1} ms");
+    let ns = best * 1e9 / n as f64;
+    eprintln!(
+        "emu: axpy over 2^20 elements (4096 blocks x 256 threads): {:.1} ms, {ns:.1} ns per thread",
+        best * 1e3
+    );
+    assert!(best < 1.0, "axpy took {:.0} ms ({ns:.0} ns per thread)", best * 1e3);
     let got = rt.dtoh(&dy);
-    assert!(got.iter().zip(x.iter().zip(&y0)).all(|(g, (x, y))| *g == 0.5 * x + y));
+    let want = |x: f32, y: f32| 0.5 * x + (0.5 * x + (0.5 * x + y));
+    assert!(got.iter().zip(x.iter().zip(&y0)).all(|(g, (x, y))| *g == want(*x, *y)));
 }
 
 #[test]

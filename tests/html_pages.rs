@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_engine");
 
 fn chromium() -> Option<PathBuf> {
@@ -15,8 +18,7 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// The page's DOM after load, as rendered by headless Chromium.
-fn rendered(browser: &Path, page: &Path) -> String {
-    let profile = std::env::temp_dir().join(format!("engine-chromium-{}", std::process::id()));
+fn rendered(browser: &Path, page: &Path, profile: &Path) -> String {
     let out = Command::new(browser)
         .args([
             "--headless",
@@ -53,8 +55,8 @@ fn training_and_test_pages_render_with_all_images() {
         println!("skipped: Chromium not found (apt-get install chromium)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("engine-html-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new("html");
+    let profile = dir.join("chromium-profile");
     let root = engine::pix2pix::synth::generate_builtin(&dir.join("data"), 32, 4, 2, 2, 5).unwrap();
     let ck = dir.join("ck");
     let train = Command::new(BIN)
@@ -88,7 +90,7 @@ fn training_and_test_pages_render_with_all_images() {
         .output()
         .unwrap();
     assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
-    let dom = rendered(&browser, &ck.join("page").join("web").join("index.html"));
+    let dom = rendered(&browser, &ck.join("page").join("web").join("index.html"), &profile);
     assert_eq!(attr(&dom, "images"), 9, "three epochs of real_A / fake_B / real_B");
     assert_eq!(attr(&dom, "loaded"), 9, "every image loads");
     assert_eq!(attr(&dom, "series"), 4, "G_GAN, D_real, D_fake and G_L1 curves are drawn");
@@ -102,7 +104,7 @@ fn training_and_test_pages_render_with_all_images() {
         .output()
         .unwrap();
     assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stderr));
-    let dom = rendered(&browser, &results.join("page").join("test_latest").join("index.html"));
+    let dom = rendered(&browser, &results.join("page").join("test_latest").join("index.html"), &profile);
     assert_eq!(attr(&dom, "images"), 6);
     assert_eq!(attr(&dom, "loaded"), 6);
 }

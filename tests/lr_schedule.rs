@@ -1,7 +1,9 @@
-//! pix2pix learning-rate schedules against the rates PyTorch's schedulers produce
-//! (fixture made by scripts/make_schedule_fixture.py).
+//! pix2pix learning-rate schedules, built from the options as the app builds them
+//! (`TrainOptions::schedule`), against the rates PyTorch's schedulers produce (fixture made
+//! by scripts/make_schedule_fixture.py).
 
-use engine::optim::{LrPolicy, LrScheduler};
+use engine::optim::LrScheduler;
+use engine::pix2pix::options::TrainOptions;
 use serde_json::Value;
 
 #[test]
@@ -15,14 +17,15 @@ fn schedules_match_torch() {
     for case in cases {
         let u = |k: &str| case[k].as_u64().unwrap() as usize;
         let name = case["policy"].as_str().unwrap();
-        let policy = LrPolicy::from_options(
-            name,
-            u("epoch_count"),
-            u("n_epochs"),
-            u("n_epochs_decay"),
-            u("lr_decay_iters"),
-        )
-        .unwrap();
+        let o = TrainOptions {
+            lr_policy: name.into(),
+            epoch_count: u("epoch_count"),
+            n_epochs: u("n_epochs"),
+            n_epochs_decay: u("n_epochs_decay"),
+            lr_decay_iters: u("lr_decay_iters"),
+            ..TrainOptions::default()
+        };
+        let policy = o.schedule().unwrap();
         let base = case["base_lr"].as_f64().unwrap();
         let want: Vec<f64> = case["lrs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let mut sched = LrScheduler::new(policy.clone(), base);

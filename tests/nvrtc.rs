@@ -5,6 +5,9 @@
 use engine::backend::device::compile::{self, Target};
 use engine::backend::device::sources::KERNELS;
 
+mod common;
+use common::TempDir;
+
 fn nvrtc_found() -> bool {
     match compile::nvrtc_version() {
         Ok(_) => true,
@@ -56,8 +59,8 @@ fn compiled_modules_are_cached_on_disk() {
     if !nvrtc_found() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("engine-nvrtc-cache-{}", std::process::id()));
-    std::env::set_var("ENGINE_CACHE", &dir);
+    let dir = TempDir::new("nvrtc-cache");
+    std::env::set_var("ENGINE_CACHE", dir.path());
     let path = compile::cache_path("selftest", Target::Cubin(90)).unwrap();
     assert!(path.starts_with(dir.join("kernels")));
     let first = compile::compile_cached("selftest", Target::Cubin(90)).unwrap();
@@ -66,7 +69,6 @@ fn compiled_modules_are_cached_on_disk() {
     std::fs::write(&path, b"cached").unwrap();
     assert_eq!(compile::compile_cached("selftest", Target::Cubin(90)).unwrap(), b"cached");
     assert!(first.len() > 1000, "a CUBIN");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -7,13 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_engine");
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("engine-p2p-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// The epoch recorded in a `latest_state.safetensors`.
+fn saved_epoch(state: &Path) -> u64 {
+    let ck = engine::io::checkpoint::load_checkpoint(state).unwrap();
+    let st: serde_json::Value = serde_json::from_str(&ck.metadata["state"]).unwrap();
+    st["epoch"].as_u64().unwrap()
 }
 
 fn dataset(dir: &Path, n_train: usize) -> PathBuf {
@@ -66,8 +69,9 @@ fn run(args: &[String]) -> std::process::Output {
 
 #[test]
 fn kill_and_resume_reaches_the_same_weights() {
-    let dir = tmp("resume");
-    let root = dataset(&dir, 6);
+    let tmp = TempDir::new("p2p-resume");
+    let dir = tmp.path();
+    let root = dataset(dir, 6);
     let (full, cut) = (dir.join("full"), dir.join("cut"));
     run(&train_args(&root, &full, 2, 2));
 
@@ -81,18 +85,23 @@ fn kill_and_resume_reaches_the_same_weights() {
     let state = cut.join("tiny").join("latest_state.safetensors");
     let t0 = Instant::now();
     while !state.exists() && t0.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // The killed run was cut short: its saved state is before the last of the 4 epochs.
+    let killed_at = saved_epoch(&state);
+    assert!((1..4).contains(&killed_at), "the killed run saved epoch {killed_at} of 4");
     let mut args = train_args(&root, &cut, 2, 2);
     args.push("--continue-train".into());
     let out = run(&args);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("resuming"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resuming"), "{err}");
+    // ... and the resumed run continued from there, to the end.
+    assert!(err.contains(&format!("after epoch {killed_at} ")), "{err}");
+    assert!(err.contains(&format!("epoch {}/4", killed_at + 1)) && err.contains("epoch 4/4"), "{err}");
+    assert!(!err.contains(&format!("epoch {killed_at}/4")), "epoch {killed_at} trained again: {err}");
+    assert_eq!(saved_epoch(&state), 4);
 
     for f in ["latest_net_G.safetensors", "latest_net_D.safetensors", "4_net_G.safetensors"] {
         let a = std::fs::read(full.join("tiny").join(f)).unwrap();
@@ -115,8 +124,9 @@ fn kill_and_resume_reaches_the_same_weights() {
 
 #[test]
 fn training_lowers_l1_and_test_and_translate_work() {
-    let dir = tmp("l1");
-    let root = dataset(&dir, 8);
+    let tmp = TempDir::new("p2p-l1");
+    let dir = tmp.path();
+    let root = dataset(dir, 8);
     let ck = dir.join("ck");
     let mut args = train_args(&root, &ck, 20, 5);
     args.extend(["--lr".into(), "0.002".into()]);
@@ -176,19 +186,23 @@ fn training_lowers_l1_and_test_and_translate_work() {
 
 #[test]
 fn bad_input_is_one_clear_line() {
-    let dir = tmp("bad");
+    let tmp = TempDir::new("p2p-bad");
+    let dir = tmp.path();
     let out = Command::new(BIN)
         .args(["--device", "cpu", "train-pix2pix", "--dataroot"])
         .arg(dir.join("nope"))
+        .arg("--checkpoints-dir")
+        .arg(dir.join("ck-nope"))
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("nope"), "{err}");
+    assert!(!dir.join("ck-nope").exists(), "a failed start created folders");
 
     // A checkpoint of another architecture.
-    let root = dataset(&dir, 2);
+    let root = dataset(dir, 2);
     let ck = dir.join("ck");
     let mut args = train_args(&root, &ck, 1, 0);
     run(&args);
@@ -206,8 +220,9 @@ fn bad_input_is_one_clear_line() {
 /// the two conv implementations, so a relative tolerance of 1e-3 after 12 Adam steps).
 #[test]
 fn emulator_training_matches_cpu() {
-    let dir = tmp("emu");
-    let root = dataset(&dir, 6);
+    let tmp = TempDir::new("p2p-emu");
+    let dir = tmp.path();
+    let root = dataset(dir, 6);
     let mut logs = Vec::new();
     for device in ["cpu", "emu"] {
         let ck = dir.join(device);
@@ -241,8 +256,8 @@ fn emulator_training_matches_cpu() {
 #[test]
 fn reference_pth_generator_loads_and_matches_pytorch() {
     use engine::nn::Module;
+    use engine::nn::Norm;
     use engine::pix2pix::model::Arch;
-    use engine::pix2pix::options::NormKind;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let arch = Arch {
         input_nc: 3,
@@ -252,7 +267,7 @@ fn reference_pth_generator_loads_and_matches_pytorch() {
         netd: "basic".into(),
         n_layers_d: 3,
         ndf: 64,
-        norm: NormKind::Batch,
+        norm: Norm::Batch,
         dropout: true,
     };
     let dev = engine::Device::cpu();

@@ -6,6 +6,9 @@ use engine::io::checkpoint::{load_checkpoint, load_checkpoint_filtered, Checkpoi
 use serde_json::Value;
 use std::path::PathBuf;
 
+mod common;
+use common::TempDir;
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
@@ -79,17 +82,15 @@ fn load_checkpoint_recognises_pth_files() {
 
 #[test]
 fn truncated_pth_is_one_clear_error() {
-    let dir = std::env::temp_dir().join(format!("engine-pth-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("pth-truncated");
     for file in ["tiny_conv_bn.pth", "tiny_conv_bn_legacy.pth"] {
         let bytes = std::fs::read(data(file)).unwrap();
-        let cut = dir.join(file);
+        let cut = dir.path().join(file);
         std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
         let err = format!("{:#}", load_checkpoint(&cut).unwrap_err());
         assert!(err.contains(&cut.display().to_string()), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -15,29 +15,14 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::TempDir;
+
 // ---- helpers ---------------------------------------------------------------------------
 
 /// A scratch folder, removed when the test ends (pass or fail).
-struct TmpDir(PathBuf);
-
-impl std::ops::Deref for TmpDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmp_dir(name: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("engine-style-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
+fn tmp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("style-{name}"))
 }
 
 /// A smooth colour gradient with a darker disc: something with content.

@@ -17,7 +17,6 @@ use crate::pix2pix::options::TrainOptions;
 use crate::style::losses::{Objective, Weights};
 use crate::tensor::Tensor;
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -109,21 +108,15 @@ fn images(target: &Target, count: usize, c: usize, size: usize, seed: u64) -> Ve
         .collect()
 }
 
-#[derive(Parser)]
-struct TrainArgs {
-    #[command(flatten)]
-    o: TrainOptions,
-}
-
 /// The reference pix2pix options (unet_256 by default, PatchGAN n3, batch norm, dropout,
 /// vanilla GAN, lambda_L1 100, Adam 2e-4 / 0.5) with another generator.
-fn pix2pix_options(netg: &str) -> Result<TrainOptions> {
-    Ok(TrainArgs::try_parse_from(["bench", "--netg", netg])?.o)
+fn pix2pix_options(netg: &str) -> TrainOptions {
+    TrainOptions { netg: netg.into(), ..TrainOptions::default() }
 }
 
 /// One full pix2pix training step at batch 1 on size x size.
 pub fn pix2pix_step(target: &Target, netg: &str, size: usize, reps: Reps) -> Result<WholeResult> {
-    let o = pix2pix_options(netg)?;
+    let o = pix2pix_options(netg);
     let num_downs = parse_netg(netg)?;
     if !size.is_multiple_of(1 << num_downs) {
         bail!("--size {size} must be a multiple of {} for {netg}", 1 << num_downs);
@@ -196,7 +189,7 @@ pub fn style_iter(target: &Target, size: usize, reps: Reps) -> Result<WholeResul
 
 /// The U-Net generator forward pass in eval mode without gradients, batch 1.
 pub fn unet_forward(target: &Target, netg: &str, size: usize, reps: Reps) -> Result<WholeResult> {
-    let o = pix2pix_options(netg)?;
+    let o = pix2pix_options(netg);
     let num_downs = parse_netg(netg)?;
     if !size.is_multiple_of(1 << num_downs) {
         bail!("--size {size} must be a multiple of {} for {netg}", 1 << num_downs);

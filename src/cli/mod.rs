@@ -5,4 +5,5 @@ pub mod bench;
 pub mod device;
 pub mod info;
 pub mod pix2pix;
+pub mod pix2pix_args;
 pub mod stylize;

@@ -7,10 +7,13 @@ use super::{Entry, Init, Module, SummaryRow};
 use crate::backend::DType;
 use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
+use std::fmt;
 
-/// The `--norm` of pix2pix: which normalisation the models use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The `--norm` of pix2pix: which normalisation the models use (serialised as `Batch`,
+/// `Instance`, `None` in checkpoint metadata and train_opt.json).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Norm {
     /// BatchNorm2d(affine, running statistics).
     Batch,
@@ -21,6 +24,8 @@ pub enum Norm {
 }
 
 impl Norm {
+    pub const NAMES: &'static [&'static str] = &["batch", "instance", "none"];
+
     pub fn parse(s: &str) -> Result<Norm> {
         match s {
             "batch" => Ok(Norm::Batch),
@@ -50,6 +55,12 @@ impl Norm {
             Norm::Instance => Box::new(InstanceNorm2d::new(c, false, device)),
             Norm::None => Box::new(Activation::Identity),
         }
+    }
+}
+
+impl fmt::Display for Norm {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

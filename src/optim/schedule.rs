@@ -21,6 +21,9 @@ pub enum LrPolicy {
 }
 
 impl LrPolicy {
+    /// The names of pix2pix's `--lr-policy`.
+    pub const NAMES: &'static [&'static str] = &["linear", "step", "cosine"];
+
     /// Builds the policy named by pix2pix's `--lr_policy` from its options.
     pub fn from_options(
         name: &str,
@@ -33,13 +36,13 @@ impl LrPolicy {
             "linear" => LrPolicy::Linear { epoch_count, n_epochs, n_epochs_decay },
             "step" => {
                 if lr_decay_iters == 0 {
-                    bail!("--lr_decay_iters must be at least 1 for the step policy");
+                    bail!("--lr-decay-iters must be at least 1 for the step policy");
                 }
                 LrPolicy::Step { lr_decay_iters, gamma: 0.1 }
             }
             "cosine" => {
                 if n_epochs == 0 {
-                    bail!("--n_epochs must be at least 1 for the cosine policy");
+                    bail!("--n-epochs must be at least 1 for the cosine policy");
                 }
                 LrPolicy::Cosine { t_max: n_epochs }
             }

@@ -294,11 +294,24 @@ pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
     }
 }
 
+/// The `phase` split (train, val, test) of the dataset the options name, preprocessed as
+/// for training.
 pub fn open_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
-    let opts = dataset_options(o);
+    open_with(o, phase, &dataset_options(o))
+}
+
+/// A split for testing or validation: preprocessed as the reference's test.py does
+/// (`PreprocessOptions::for_test`).
+pub fn open_test_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
+    let mut opts = dataset_options(o);
+    opts.preprocess = opts.preprocess.for_test();
+    open_with(o, phase, &opts)
+}
+
+fn open_with(o: &TrainOptions, phase: &str, opts: &DatasetOptions) -> Result<AlignedDataset> {
     match (&o.dir_a, &o.dir_b, &o.dataroot) {
-        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, &opts),
-        (_, _, Some(root)) => AlignedDataset::open(root, phase, &opts),
+        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, opts),
+        (_, _, Some(root)) => AlignedDataset::open(root, phase, opts),
         _ => bail!("no dataset: give --dataroot DIR (with {phase}/ inside) or --dir-a/--dir-b"),
     }
 }

@@ -2,7 +2,7 @@
 //! pairs, trained with the objective of Isola et al.: D minimises (real + fake) / 2,
 //! G minimises GAN + lambda * L1, and the G step leaves D unchanged.
 
-use super::options::{GanMode, NormKind, TrainOptions};
+use super::options::{GanMode, TrainOptions};
 use crate::autograd::no_grad;
 use crate::nn::{parse_netg, Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator};
 use crate::optim::Adam;
@@ -20,7 +20,7 @@ pub struct Arch {
     pub netd: String,
     pub n_layers_d: usize,
     pub ndf: usize,
-    pub norm: NormKind,
+    pub norm: Norm,
     pub dropout: bool,
 }
 
@@ -39,14 +39,6 @@ impl Arch {
         }
     }
 
-    pub fn norm(&self) -> Norm {
-        match self.norm {
-            NormKind::Batch => Norm::Batch,
-            NormKind::Instance => Norm::Instance,
-            NormKind::None => Norm::None,
-        }
-    }
-
     pub fn generator(&self, seed: u64, device: &Device) -> Result<UnetGenerator> {
         let num_downs = parse_netg(&self.netg)?;
         Ok(UnetGenerator::new(
@@ -54,7 +46,7 @@ impl Arch {
             self.output_nc,
             num_downs,
             self.ngf,
-            self.norm(),
+            self.norm,
             self.dropout,
             seed,
             device,
@@ -64,11 +56,11 @@ impl Arch {
     pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
         let nc = self.input_nc + self.output_nc;
         Ok(match self.netd.as_str() {
-            "basic" => Box::new(NLayerDiscriminator::new(nc, self.ndf, 3, self.norm(), seed, device)),
+            "basic" => Box::new(NLayerDiscriminator::new(nc, self.ndf, 3, self.norm, seed, device)),
             "n_layers" => {
-                Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm(), seed, device))
+                Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm, seed, device))
             }
-            "pixel" => Box::new(PixelDiscriminator::new(nc, self.ndf, self.norm(), seed, device)),
+            "pixel" => Box::new(PixelDiscriminator::new(nc, self.ndf, self.norm, seed, device)),
             other => bail!("unknown --netd '{other}': expected basic, n_layers or pixel"),
         })
     }

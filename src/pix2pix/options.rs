@@ -1,9 +1,13 @@
-//! Options of `engine train-pix2pix` / `test-pix2pix`, with the flags and defaults of
-//! junyanz/pytorch-CycleGAN-and-pix2pix (pix2pix model: unet_256, basic D, batch norm,
-//! vanilla GAN, lambda_L1 100, pool size 0, Adam 2e-4 / beta1 0.5, 100 + 100 epochs).
+//! Options of a pix2pix run, with the defaults of junyanz/pytorch-CycleGAN-and-pix2pix
+//! (pix2pix model: unet_256, basic D, batch norm, vanilla GAN, lambda_L1 100, pool size 0,
+//! Adam 2e-4 / beta1 0.5, 100 + 100 epochs). The command line (`cli::pix2pix_args`) maps
+//! its flags onto `TrainOptions`; this file knows nothing of clap beyond the value names of
+//! its small enums.
 
+use crate::nn::Norm;
+use crate::optim::LrPolicy;
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -42,105 +46,123 @@ impl FromStr for Direction {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum NormKind {
-    Batch,
-    Instance,
-    None,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum GanMode {
     Vanilla,
     Lsgan,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum LrPolicy {
-    Linear,
-    Step,
-    Cosine,
+impl fmt::Display for GanMode {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            GanMode::Vanilla => "vanilla",
+            GanMode::Lsgan => "lsgan",
+        })
+    }
 }
 
-#[derive(Args, Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainOptions {
-    /// Folder with train/ (and val/, test/) of A|B images; omitted: the built-in dataset.
-    #[arg(long)]
+    /// Folder with train/ (and val/, test/) of A|B images; None: the built-in dataset.
     pub dataroot: Option<PathBuf>,
-    /// Read pairs from two folders of same-named images instead of A|B files.
-    #[arg(long = "dir-a", requires = "dir_b")]
+    /// Pairs from two folders of same-named images instead of A|B files.
     pub dir_a: Option<PathBuf>,
-    #[arg(long = "dir-b", requires = "dir_a")]
     pub dir_b: Option<PathBuf>,
     /// Experiment name: checkpoints go to CHECKPOINTS_DIR/NAME.
-    #[arg(long)]
     pub name: Option<String>,
-    #[arg(long, default_value = "./checkpoints")]
     pub checkpoints_dir: PathBuf,
-    #[arg(long, value_enum, default_value = "AtoB")]
     pub direction: Direction,
-    #[arg(long, default_value_t = 3)]
     pub input_nc: usize,
-    #[arg(long, default_value_t = 3)]
     pub output_nc: usize,
     /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
-    #[arg(long = "netg", default_value = "unet_256")]
     pub netg: String,
     /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.
-    #[arg(long = "netd", default_value = "basic")]
     pub netd: String,
-    #[arg(long = "n-layers-d", default_value_t = 3)]
     pub n_layers_d: usize,
-    #[arg(long, default_value_t = 64)]
     pub ngf: usize,
-    #[arg(long, default_value_t = 64)]
     pub ndf: usize,
-    #[arg(long, value_enum, default_value = "batch")]
-    pub norm: NormKind,
-    #[arg(long)]
+    pub norm: Norm,
     pub no_dropout: bool,
-    #[arg(long, value_enum, default_value = "vanilla")]
     pub gan_mode: GanMode,
-    #[arg(long = "lambda-l1", default_value_t = 100.0)]
     pub lambda_l1: f64,
-    #[arg(long, default_value_t = 0.0002)]
     pub lr: f64,
-    #[arg(long, default_value_t = 0.5)]
     pub beta1: f64,
-    #[arg(long, default_value_t = 1)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 100)]
     pub n_epochs: usize,
-    #[arg(long, default_value_t = 100)]
     pub n_epochs_decay: usize,
-    #[arg(long, default_value_t = 1)]
     pub epoch_count: usize,
-    #[arg(long, value_enum, default_value = "linear")]
-    pub lr_policy: LrPolicy,
-    #[arg(long, default_value_t = 50)]
+    /// linear, step or cosine (`LrPolicy::NAMES`); see `schedule`.
+    pub lr_policy: String,
     pub lr_decay_iters: usize,
     /// Image buffer of generated images for D (0: none, the pix2pix default).
-    #[arg(long, default_value_t = 0)]
     pub pool_size: usize,
-    #[arg(long, default_value_t = 286)]
     pub load_size: u32,
-    #[arg(long, default_value_t = 256)]
     pub crop_size: u32,
-    #[arg(long, value_enum, default_value = "resize_and_crop")]
     pub preprocess: Preprocess,
-    #[arg(long)]
     pub no_flip: bool,
-    #[arg(long)]
     pub max_dataset_size: Option<usize>,
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 5)]
     pub save_epoch_freq: usize,
-    #[arg(long, default_value_t = 100)]
     pub print_freq: usize,
     /// Resume from the latest checkpoint and training state.
-    #[arg(long)]
     pub continue_train: bool,
     /// Stop after this many iterations in this run (for tests and quick looks).
-    #[arg(long, hide = true)]
     pub max_iters: Option<usize>,
+}
+
+impl Default for TrainOptions {
+    /// The reference's pix2pix defaults.
+    fn default() -> Self {
+        TrainOptions {
+            dataroot: None,
+            dir_a: None,
+            dir_b: None,
+            name: None,
+            checkpoints_dir: PathBuf::from("./checkpoints"),
+            direction: Direction::AtoB,
+            input_nc: 3,
+            output_nc: 3,
+            netg: "unet_256".into(),
+            netd: "basic".into(),
+            n_layers_d: 3,
+            ngf: 64,
+            ndf: 64,
+            norm: Norm::Batch,
+            no_dropout: false,
+            gan_mode: GanMode::Vanilla,
+            lambda_l1: 100.0,
+            lr: 0.0002,
+            beta1: 0.5,
+            batch_size: 1,
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            epoch_count: 1,
+            lr_policy: "linear".into(),
+            lr_decay_iters: 50,
+            pool_size: 0,
+            load_size: 286,
+            crop_size: 256,
+            preprocess: Preprocess::ResizeAndCrop,
+            no_flip: false,
+            max_dataset_size: None,
+            seed: 0,
+            save_epoch_freq: 5,
+            print_freq: 100,
+            continue_train: false,
+            max_iters: None,
+        }
+    }
+}
+
+impl TrainOptions {
+    /// The learning-rate schedule of `--lr-policy`, built as the reference's `get_scheduler`
+    /// does; an unknown name or a zero period is an error.
+    pub fn schedule(&self) -> Result<LrPolicy> {
+        LrPolicy::from_options(
+            &self.lr_policy,
+            self.epoch_count,
+            self.n_epochs,
+            self.n_epochs_decay,
+            self.lr_decay_iters,
+        )
+    }
 }

@@ -109,6 +109,16 @@ fn round_half_even(x: f64) -> f64 {
 }
 
 impl PreprocessOptions {
+    /// The preprocessing at test time for these training options, as the reference's
+    /// test.py sets it: no flip (`opt.no_flip = True`) and load_size = crop_size (the test
+    /// options' default, "to avoid cropping"); the mode stays. So resize_and_crop resizes
+    /// to crop_size (the crop is then the whole image), scale_width scales to crop_size wide,
+    /// none only rounds each side to a multiple of 4, and crop takes a crop_size window at
+    /// the position the caller's random stream draws (the reference draws it at random too).
+    pub fn for_test(&self) -> PreprocessOptions {
+        PreprocessOptions { load_size: self.crop_size, no_flip: true, ..self.clone() }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.load_size == 0 || self.crop_size == 0 {
             bail!("--load-size and --crop-size must be positive");

@@ -3,15 +3,14 @@
 //! not be repeated; it writes `results/NAME/test_<epoch>/images/` and an `index.html`.
 
 use super::checkpoint::{load_generator, net_path};
-use super::dataset::open_dataset;
+use super::dataset::open_test_dataset;
 use super::eval::{evaluate, EvalResult};
 use super::html::write_test_page;
 use super::model::Arch;
-use super::options::{NormKind, TrainOptions};
-use super::preprocess::Preprocess;
+use super::options::TrainOptions;
 use crate::autograd::no_grad;
 use crate::io::image::{load_chw, save_chw};
-use crate::nn::Module;
+use crate::nn::{Module, Norm};
 use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -57,13 +56,7 @@ pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
         o.dir_a = None;
         o.dir_b = None;
     }
-    // Deterministic: resize to the crop size, no random crop, no flip.
-    o.no_flip = true;
-    if matches!(o.preprocess, Preprocess::ResizeAndCrop | Preprocess::Crop) {
-        o.preprocess = Preprocess::ResizeAndCrop;
-        o.load_size = o.crop_size;
-    }
-    let data = open_dataset(&o, &t.phase)?;
+    let data = open_test_dataset(&o, &t.phase)?;
     let ck = net_path(&dir, &t.epoch, "G");
     let (_, mut g) = load_generator(&ck, &Arch::from_options(&o), device)?;
     if t.eval {
@@ -95,8 +88,8 @@ pub struct TranslateOptions {
     pub netg: String,
     #[arg(long, default_value_t = 64)]
     pub ngf: usize,
-    #[arg(long, value_enum, default_value = "batch")]
-    pub norm: NormKind,
+    #[arg(long, default_value = "batch", value_parser = parse_norm)]
+    pub norm: Norm,
     #[arg(long, default_value_t = 3)]
     pub input_nc: usize,
     #[arg(long, default_value_t = 3)]
@@ -104,6 +97,10 @@ pub struct TranslateOptions {
     /// Eval mode (running statistics, no dropout) instead of the reference's train mode.
     #[arg(long)]
     pub eval: bool,
+}
+
+fn parse_norm(s: &str) -> Result<Norm> {
+    Norm::parse(s)
 }
 
 /// Pads CHW data on the right and bottom (edge replication) to `ph` x `pw`.

@@ -8,15 +8,15 @@
 //! or comes from saved generator states).
 
 use super::checkpoint::{load_model, save_model, TrainState};
-use super::dataset::{batch_tensors, open_dataset};
+use super::dataset::{batch_tensors, open_dataset, open_test_dataset};
 use super::eval::{evaluate, save_first, EvalResult};
 use super::html::{write_train_page, EpochImages, LossPoint};
 use super::model::{Pix2Pix, LOSS_NAMES};
-use super::options::{LrPolicy, TrainOptions};
+use super::options::TrainOptions;
 use super::rng::Rng;
 use crate::io::atomic::write_bytes_atomic;
 use crate::nn::Module;
-use crate::optim::schedule::{LrPolicy as Policy, LrScheduler};
+use crate::optim::LrScheduler;
 use crate::tensor::Device;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,24 +33,8 @@ pub struct TrainSummary {
     pub validation: Option<EvalResult>,
 }
 
-fn scheduler(o: &TrainOptions) -> LrScheduler {
-    let policy = match o.lr_policy {
-        LrPolicy::Linear => Policy::Linear {
-            epoch_count: o.epoch_count,
-            n_epochs: o.n_epochs,
-            n_epochs_decay: o.n_epochs_decay,
-        },
-        LrPolicy::Step => Policy::Step { lr_decay_iters: o.lr_decay_iters.max(1), gamma: 0.1 },
-        LrPolicy::Cosine => Policy::Cosine { t_max: o.n_epochs.max(1) },
-    };
-    LrScheduler::new(policy, o.lr)
-}
-
 pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSummary> {
-    let dir = o.checkpoints_dir.join(name);
-    let web = dir.join("web");
-    std::fs::create_dir_all(web.join("images"))
-        .with_context(|| format!("cannot create {}", web.display()))?;
+    let mut sched = LrScheduler::new(o.schedule()?, o.lr);
     let data = open_dataset(o, "train")?;
     for note in data.notes() {
         eprintln!("note: {note}");
@@ -58,9 +42,13 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     if data.len() < o.batch_size {
         bail!("the dataset has {} images, fewer than --batch-size {}", data.len(), o.batch_size);
     }
+    // Folders only once the input is known to be good: a failed start writes nothing.
+    let dir = o.checkpoints_dir.join(name);
+    let web = dir.join("web");
+    std::fs::create_dir_all(web.join("images"))
+        .with_context(|| format!("cannot create {}", web.display()))?;
 
     let mut model = Pix2Pix::new(o, device)?;
-    let mut sched = scheduler(o);
     let mut state = TrainState::new(o);
     if o.continue_train {
         state = load_model(&dir, "latest", &mut model, true)?
@@ -212,12 +200,7 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
 fn validate(o: &TrainOptions, model: &mut Pix2Pix, device: &Device) -> Result<Option<EvalResult>> {
     let Some(root) = &o.dataroot else { return Ok(None) };
     let Some(phase) = ["val", "test"].into_iter().find(|p| root.join(p).is_dir()) else { return Ok(None) };
-    let mut eval_opts = o.clone();
-    eval_opts.no_flip = true;
-    // As the reference's test: resize to the crop size, no random crop or flip.
-    eval_opts.preprocess = super::preprocess::Preprocess::ResizeAndCrop;
-    eval_opts.load_size = o.crop_size;
-    let data = open_dataset(&eval_opts, phase)?;
+    let data = open_test_dataset(o, phase)?;
     model.g.eval();
     let r = evaluate(&model.g, &data, None, device, None)?;
     model.g.train();

@@ -1,5 +1,8 @@
 //! Helpers shared by integration tests (`mod common;` in a test file).
 
+// Each test file uses some of these.
+#![allow(dead_code)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +17,19 @@ impl TempDir {
         TempDir(dir)
     }
     pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
         &self.0
     }
 }
