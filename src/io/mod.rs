@@ -5,3 +5,4 @@ pub mod checkpoint;
 pub mod download;
 pub mod image;
 pub mod pth;
+pub mod resize;

@@ -1,5 +1,5 @@
 //! `engine train-pix2pix`: the training loop of the reference (epochs of shuffled batches,
-//! D step then G step, lr schedule stepped per epoch), with a progress bar, a JSON-lines
+//! D step then G step, lr schedule stepped at the start of each epoch), with a progress bar, a JSON-lines
 //! loss log, a web page refreshed every epoch, atomic checkpoints and exact resume.
 //!
 //! Exact resume: at the end of every epoch the weights, both optimisers, the scheduler
@@ -8,7 +8,7 @@
 //! or comes from saved generator states).
 
 use super::checkpoint::{load_model, save_model, TrainState};
-use super::dataset::{AlignedDataset, DatasetOptions};
+use super::dataset::{split_dirs, AlignedDataset, DatasetOptions};
 use super::eval::{evaluate, EvalResult};
 use super::html::{write_train_page, EpochImages, LossPoint};
 use super::model::{Pix2Pix, LOSS_NAMES};
@@ -53,7 +53,10 @@ pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
 pub fn open_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
     let opts = dataset_options(o);
     match (&o.dir_a, &o.dir_b, &o.dataroot) {
-        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, &opts),
+        (Some(a), Some(b), _) => {
+            let (a, b) = split_dirs(a, b, phase)?;
+            AlignedDataset::open_pair_dirs(&a, &b, &opts)
+        }
         (_, _, Some(root)) => AlignedDataset::open(root, phase, &opts),
         _ => bail!("no dataset: give --dataroot DIR (with {phase}/ inside) or --dir-a/--dir-b"),
     }
@@ -124,7 +127,6 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         let opt_text = serde_json::to_string_pretty(o)?;
         write_bytes_atomic(&dir.join("train_opt.json"), opt_text.as_bytes())?;
     }
-    model.set_lr(sched.lr());
     eprintln!(
         "pix2pix: {} train images, G {} ({} params), D {} ({} params), batch {}, epochs {}..={}, device {}",
         data.len(),
@@ -162,6 +164,9 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     model.g.train();
     model.d.train();
     for epoch in (state.epoch + 1).max(o.epoch_count)..=last_epoch {
+        // The scheduler steps at the start of the epoch, as the current reference's
+        // update_learning_rate: epoch e trains with the rate after e - epoch_count + 1 steps.
+        model.set_lr(sched.step());
         let mut rng = Rng::from_state(state.data_rng);
         let mut order: Vec<usize> = (0..data.len()).collect();
         rng.shuffle(&mut order);
@@ -235,8 +240,6 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         }
         write_train_page(&web, &format!("pix2pix: {name}"), &pages, &history)?;
 
-        // Scheduler steps at the end of the epoch, as the reference's update_learning_rate.
-        model.set_lr(sched.step());
         state.epoch = epoch;
         state.scheduler_steps = sched.last_epoch();
         state.data_rng = rng.state();
