@@ -15,12 +15,15 @@ mod layout;
 mod loss;
 mod memory;
 mod norm;
+mod pad;
 mod pool;
 mod reduce;
 
 pub use elem::Elem;
 
-use crate::backend::{AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
+use crate::backend::{
+    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+};
 use elem::host_dtype;
 
 /// The CPU backend. Stateless; rayon provides the parallelism.
@@ -235,6 +238,16 @@ impl Backend for CpuBackend {
     ) -> Storage {
         let name = "pool2_backward";
         by_dtype!(host_dtype(x, name), T => T::wrap(pool::pool2_backward::<T>(op, v(x, name), v(gy, name), n, c, h, w)))
+    }
+
+    // ---- reflection padding ----------------------------------------------------
+    fn reflection_pad(&self, x: &Storage, g: &PadGeom) -> Storage {
+        let n = "reflection_pad";
+        by_dtype!(host_dtype(x, n), T => T::wrap(pad::reflection_pad::<T>(v(x, n), g)))
+    }
+    fn reflection_pad_backward(&self, gy: &Storage, g: &PadGeom) -> Storage {
+        let n = "reflection_pad_backward";
+        by_dtype!(host_dtype(gy, n), T => T::wrap(pad::reflection_pad_backward::<T>(v(gy, n), g)))
     }
 
     // ---- dropout -----------------------------------------------------------

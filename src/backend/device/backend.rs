@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use super::launch::{grid_1d, grid_rows, launch, reduce_blocks, split, Args, BLOCK, GEMM_BK, GEMM_TILE};
 use super::{DevBuf, Runtime};
-use crate::backend::{AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
+use crate::backend::{
+    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+};
 
 /// Minimum elements per block of a split reduction (256 threads x 8).
 const MIN_SPLIT: usize = 2048;
@@ -591,6 +593,15 @@ impl Backend for DeviceBackend {
         let args = Args::new().buf(dev(x)).buf(dev(gy)).buf(&gx).int(n * c).int(h).int(w).i32(pool_code(op));
         self.run("pool", "pool2_bwd", grid_1d(len), args);
         Storage::Device(gx)
+    }
+
+    // ---- reflection padding ----------------------------------------------------
+    fn reflection_pad(&self, x: &Storage, g: &PadGeom) -> Storage {
+        super::pad::reflection_pad(&*self.rt, x, g)
+    }
+
+    fn reflection_pad_backward(&self, gy: &Storage, g: &PadGeom) -> Storage {
+        super::pad::reflection_pad_backward(&*self.rt, gy, g)
     }
 
     // ---- dropout -----------------------------------------------------------
