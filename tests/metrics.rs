@@ -66,7 +66,8 @@ fn ssim_identical_constant_and_noise() {
     let expect = (2.0 * x * y + c1) / (x * x + y * y + c1);
     assert!((ssim(&a, &b, 1, h, w) - expect).abs() < 1e-9);
     // Noise is less similar to the image than the image to itself, and symmetric.
-    let other: Vec<f32> = img.iter().enumerate().map(|(i, v)| v * 0.5 + ((i % 5) as f32 - 2.0) * 0.1).collect();
+    let other: Vec<f32> =
+        img.iter().enumerate().map(|(i, v)| v * 0.5 + ((i % 5) as f32 - 2.0) * 0.1).collect();
     let s = ssim(&img, &other, 3, h, w);
     assert!(s < 0.99 && s > -1.0, "{s}");
     assert!((s - ssim(&other, &img, 3, h, w)).abs() < 1e-12);

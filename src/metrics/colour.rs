@@ -36,7 +36,7 @@ impl Default for LabHistograms {
 impl LabHistograms {
     /// Adds the pixels of a planar RGB image (`3 * h * w` values in [-1, 1]).
     pub fn add(&mut self, planar: &[f32]) {
-        assert!(planar.len() % 3 == 0, "colour histogram: {} values are not 3 planes", planar.len());
+        assert!(planar.len().is_multiple_of(3), "colour histogram: {} values are not 3 planes", planar.len());
         let hw = planar.len() / 3;
         for i in 0..hw {
             let rgb = [0, 1, 2].map(|c| (planar[c * hw + i] as f64 + 1.0) / 2.0);

@@ -12,7 +12,8 @@ pub fn ssim(x: &[f32], y: &[f32], c: usize, h: usize, w: usize) -> f64 {
     assert_eq!(x.len(), c * h * w, "ssim: first image is not {c}x{h}x{w}");
     assert_eq!(y.len(), c * h * w, "ssim: second image is not {c}x{h}x{w}");
     let r = RADIUS.min((h.min(w).max(1) - 1) / 2);
-    let g: Vec<f64> = (0..=2 * r).map(|i| (-((i as f64 - r as f64).powi(2)) / (2.0 * SIGMA * SIGMA)).exp()).collect();
+    let g: Vec<f64> =
+        (0..=2 * r).map(|i| (-((i as f64 - r as f64).powi(2)) / (2.0 * SIGMA * SIGMA)).exp()).collect();
     let norm: f64 = g.iter().sum::<f64>().powi(2);
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let px = |img: &[f32], i: usize| (img[i] as f64 + 1.0) / 2.0;
@@ -35,8 +36,8 @@ pub fn ssim(x: &[f32], y: &[f32], c: usize, h: usize, w: usize) -> f64 {
                     }
                 }
                 let (vx, vy, cov) = (sxx - mx * mx, syy - my * my, sxy - mx * my);
-                total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
-                    / ((mx * mx + my * my + c1) * (vx + vy + c2));
+                total +=
+                    ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
             }
         }
     }
