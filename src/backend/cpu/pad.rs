@@ -1,6 +1,6 @@
 //! Reflection padding (PyTorch's ReflectionPad2d), forward and backward.
 
-use super::elem::{for_rows_mut, same_len, zeroed, Elem};
+use super::float::{for_rows_mut, same_len, zeroed, Elem};
 use crate::backend::PadGeom;
 
 /// Mirror index: -1 -> 1, s -> s - 2 (the edge is not repeated). Needs |overhang| < s.

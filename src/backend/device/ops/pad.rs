@@ -1,22 +1,16 @@
 //! Reflection padding (kernels/pad.cu).
 
-use super::launch::{grid_1d, launch, Args, BLOCK};
-use super::{DevBuf, Runtime};
+use super::dev;
+use crate::backend::device::launch::{grid_1d, Args};
+use crate::backend::device::DeviceBackend;
 use crate::backend::{PadGeom, Storage};
 
-fn dev<'a>(s: &'a Storage, op: &str) -> &'a DevBuf {
-    match s {
-        Storage::Device(b) => b,
-        _ => panic!("{op}: device backend got a host storage"),
-    }
-}
-
-pub fn reflection_pad(rt: &dyn Runtime, x: &Storage, g: &PadGeom) -> Storage {
+pub fn reflection_pad(d: &DeviceBackend, x: &Storage, g: &PadGeom) -> Storage {
     g.check();
     assert_eq!(x.len(), g.x_len(), "reflection_pad: x has {} elements, expected {}", x.len(), g.x_len());
-    let y = rt.alloc(g.y_len());
+    let y = d.alloc(g.y_len());
     let args = Args::new()
-        .buf(dev(x, "reflection_pad"))
+        .buf(dev(x))
         .buf(&y)
         .int(g.n * g.c)
         .int(g.h)
@@ -25,17 +19,17 @@ pub fn reflection_pad(rt: &dyn Runtime, x: &Storage, g: &PadGeom) -> Storage {
         .int(g.left)
         .int(g.oh())
         .int(g.ow());
-    launch(rt, "pad", "reflect_pad_fwd", grid_1d(g.y_len()), BLOCK, args);
+    d.run("pad", "reflect_pad_fwd", grid_1d(g.y_len()), args);
     Storage::Device(y)
 }
 
-pub fn reflection_pad_backward(rt: &dyn Runtime, gy: &Storage, g: &PadGeom) -> Storage {
+pub fn reflection_pad_backward(d: &DeviceBackend, gy: &Storage, g: &PadGeom) -> Storage {
     g.check();
     let op = "reflection_pad_backward";
     assert_eq!(gy.len(), g.y_len(), "{op}: gy has {} elements, expected {}", gy.len(), g.y_len());
-    let gx = rt.alloc(g.x_len());
+    let gx = d.alloc(g.x_len());
     let args = Args::new()
-        .buf(dev(gy, op))
+        .buf(dev(gy))
         .buf(&gx)
         .int(g.n * g.c)
         .int(g.h)
@@ -44,6 +38,6 @@ pub fn reflection_pad_backward(rt: &dyn Runtime, gy: &Storage, g: &PadGeom) -> S
         .int(g.bottom)
         .int(g.left)
         .int(g.right);
-    launch(rt, "pad", "reflect_pad_bwd", grid_1d(g.x_len()), BLOCK, args);
+    d.run("pad", "reflect_pad_bwd", grid_1d(g.x_len()), args);
     Storage::Device(gx)
 }
