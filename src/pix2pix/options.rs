@@ -2,12 +2,44 @@
 //! junyanz/pytorch-CycleGAN-and-pix2pix (pix2pix model: unet_256, basic D, batch norm,
 //! vanilla GAN, lambda_L1 100, pool size 0, Adam 2e-4 / beta1 0.5, 100 + 100 epochs).
 
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
-pub use super::dataset::Direction;
 pub use super::preprocess::Preprocess;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+pub enum Direction {
+    /// Translate the left half (A) into the right half (B).
+    #[default]
+    #[value(name = "AtoB")]
+    AtoB,
+    #[value(name = "BtoA")]
+    BtoA,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Direction::AtoB => "AtoB",
+            Direction::BtoA => "BtoA",
+        })
+    }
+}
+
+impl FromStr for Direction {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "AtoB" => Ok(Direction::AtoB),
+            "BtoA" => Ok(Direction::BtoA),
+            _ => bail!("unknown direction '{s}' (AtoB or BtoA)"),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum NormKind {
