@@ -26,22 +26,6 @@ pub fn parse_netg(name: &str) -> Result<usize> {
     }
 }
 
-/// The reference's `define_G` for `unet_N` names, initialised from `seed`.
-#[allow(clippy::too_many_arguments)]
-pub fn define_g(
-    netg: &str,
-    input_nc: usize,
-    output_nc: usize,
-    ngf: usize,
-    norm: Norm,
-    use_dropout: bool,
-    seed: u64,
-    device: &Device,
-) -> Result<UnetGenerator> {
-    let num_downs = parse_netg(netg)?;
-    Ok(UnetGenerator::new(input_nc, output_nc, num_downs, ngf, norm, use_dropout, seed, device))
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Outermost,

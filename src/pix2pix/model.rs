@@ -4,7 +4,7 @@
 
 use super::options::{GanMode, NormKind, TrainOptions};
 use crate::autograd::no_grad;
-use crate::nn::{parse_netg, Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator};
+use crate::nn::{define_g, Generator, Module, NLayerDiscriminator, NetG, Norm, PixelDiscriminator};
 use crate::optim::Adam;
 use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Result};
@@ -47,18 +47,9 @@ impl Arch {
         }
     }
 
-    pub fn generator(&self, seed: u64, device: &Device) -> Result<UnetGenerator> {
-        let num_downs = parse_netg(&self.netg)?;
-        Ok(UnetGenerator::new(
-            self.input_nc,
-            self.output_nc,
-            num_downs,
-            self.ngf,
-            self.norm(),
-            self.dropout,
-            seed,
-            device,
-        ))
+    pub fn generator(&self, seed: u64, device: &Device) -> Result<Generator> {
+        let (i, o) = (self.input_nc, self.output_nc);
+        define_g(&self.netg, i, o, self.ngf, self.norm(), self.dropout, seed, device)
     }
 
     pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
@@ -73,9 +64,9 @@ impl Arch {
         })
     }
 
-    /// The side of the input must be a multiple of this (2^num_downs).
+    /// The side of the input must be a multiple of this (2^num_downs for a U-Net, 4 for a ResNet).
     pub fn stride(&self) -> Result<usize> {
-        Ok(1 << parse_netg(&self.netg)?)
+        Ok(NetG::parse(&self.netg)?.multiple())
     }
 }
 
@@ -98,7 +89,7 @@ pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
 
 pub struct Pix2Pix {
     pub arch: Arch,
-    pub g: UnetGenerator,
+    pub g: Generator,
     pub d: Box<dyn Module>,
     pub opt_g: Adam,
     pub opt_d: Adam,
