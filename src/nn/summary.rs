@@ -3,8 +3,8 @@
 //! described instantly; tests check them against real forwards on small models.
 
 use super::{
-    DiscriminatorKind, Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator, Vgg19,
-    VggPooling, VGG19_LAYERS,
+    DiscriminatorKind, Module, NLayerDiscriminator, NetG, Norm, PixelDiscriminator, ResnetGenerator,
+    UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
 };
 use crate::tensor::Device;
 use anyhow::{bail, Result};
@@ -37,10 +37,12 @@ pub(crate) fn leaf_row(
 }
 
 /// The models `summary` knows, with the reference's default configuration.
-pub const SUMMARY_MODELS: [&str; 9] = [
+pub const SUMMARY_MODELS: [&str; 11] = [
     "unet_256",
     "unet_128",
     "encoder_decoder_256",
+    "resnet_9blocks",
+    "resnet_6blocks",
     "patchgan",
     "pixelgan",
     "patch16",
@@ -51,8 +53,8 @@ pub const SUMMARY_MODELS: [&str; 9] = [
 
 /// A layer table for `model` (one of `SUMMARY_MODELS`, or any `unet_N`) at its natural
 /// input size, or at `size` x `size` when given. Configuration: the pix2pix defaults
-/// (3 -> 3 channels, ngf = ndf = 64, batch norm, dropout in G, 6-channel input to D);
-/// vgg19 is the whole feature stack (to pool5) with max pooling.
+/// (3 -> 3 channels, ngf = ndf = 64, batch norm, dropout in G, 6-channel input to D); the
+/// ResNet generators with the CycleGAN defaults (instance norm, no dropout); vgg19 is the whole feature stack (to pool5) with max pooling.
 pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
     // Parameters are allocated (zeros) but never computed on.
     let dev = Device::cpu();
@@ -89,6 +91,18 @@ pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
             Box::new(Vgg19::new(VggPooling::Max, "pool5", &dev)?),
             vec![1, 3, size.unwrap_or(224), size.unwrap_or(224)],
         ),
+        "resnet_9blocks" | "resnet_6blocks" => {
+            let n_blocks = if model == "resnet_9blocks" { 9 } else { 6 };
+            let s = size.unwrap_or(NetG::Resnet { n_blocks }.natural_size());
+            if !s.is_multiple_of(4) || s < 8 {
+                bail!("{model} needs an input side divisible by 4 and at least 8, got {s}");
+            }
+            (
+                format!("ResnetGenerator(input_nc 3, output_nc 3, ngf 64, norm instance, no dropout, n_blocks {n_blocks})"),
+                Box::new(ResnetGenerator::zeroed(3, 3, n_blocks, 64, Norm::Instance, false, &dev)),
+                vec![1, 3, s, s],
+            )
+        }
         _ if model.starts_with("unet_") || model.starts_with("encoder_decoder_") => {
             let downs = super::parse_netg(model)?;
             let skips = super::netg_has_skips(model);

@@ -38,33 +38,6 @@ pub fn netg_has_skips(name: &str) -> bool {
     !name.starts_with("encoder_decoder_")
 }
 
-/// The reference's `define_G` for `unet_N` names, initialised from `seed`.
-#[allow(clippy::too_many_arguments)]
-pub fn define_g(
-    netg: &str,
-    input_nc: usize,
-    output_nc: usize,
-    ngf: usize,
-    norm: Norm,
-    use_dropout: bool,
-    seed: u64,
-    device: &Device,
-) -> Result<UnetGenerator> {
-    let num_downs = parse_netg(netg)?;
-    let g = UnetGenerator::build(
-        input_nc,
-        output_nc,
-        num_downs,
-        ngf,
-        norm,
-        use_dropout,
-        netg_has_skips(netg),
-        device,
-    );
-    init_parameters(&g, seed);
-    Ok(g)
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Outermost,

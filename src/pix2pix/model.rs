@@ -4,7 +4,7 @@
 
 use super::options::{GanMode, NormKind, TrainOptions};
 use crate::autograd::no_grad;
-use crate::nn::{define_d, define_g, parse_netg, Module, Norm, UnetGenerator};
+use crate::nn::{define_d, define_g, Generator, Module, NetG, Norm};
 use crate::optim::Adam;
 use crate::tensor::{Device, Tensor};
 use anyhow::Result;
@@ -47,9 +47,9 @@ impl Arch {
         }
     }
 
-    /// G: `unet_N` or `encoder_decoder_N`.
-    pub fn generator(&self, seed: u64, device: &Device) -> Result<UnetGenerator> {
-        define_g(&self.netg, self.input_nc, self.output_nc, self.ngf, self.norm(), self.dropout, seed, device)
+    pub fn generator(&self, seed: u64, device: &Device) -> Result<Generator> {
+        let (i, o) = (self.input_nc, self.output_nc);
+        define_g(&self.netg, i, o, self.ngf, self.norm(), self.dropout, seed, device)
     }
 
     /// D on the (A, B) pair: `basic`, `n_layers`, `pixel` or `patchN`.
@@ -58,9 +58,9 @@ impl Arch {
         define_d(&self.netd, nc, self.ndf, self.n_layers_d, self.norm(), seed, device)
     }
 
-    /// The side of the input must be a multiple of this (2^num_downs).
+    /// The side of the input must be a multiple of this (2^num_downs for a U-Net, 4 for a ResNet).
     pub fn stride(&self) -> Result<usize> {
-        Ok(1 << parse_netg(&self.netg)?)
+        Ok(NetG::parse(&self.netg)?.multiple())
     }
 }
 
@@ -83,7 +83,7 @@ pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
 
 pub struct Pix2Pix {
     pub arch: Arch,
-    pub g: UnetGenerator,
+    pub g: Generator,
     pub d: Box<dyn Module>,
     pub opt_g: Adam,
     pub opt_d: Adam,
