@@ -82,7 +82,7 @@ pub struct TrainOptions {
     pub input_nc: usize,
     #[arg(long, default_value_t = 3)]
     pub output_nc: usize,
-    /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
+    /// Generator: unet_256, unet_128 or any unet_N (N a power of two), resnet_9blocks, resnet_6blocks.
     #[arg(long = "netg", default_value = "unet_256")]
     pub netg: String,
     /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.
