@@ -1,6 +1,7 @@
 //! `--netg`: the reference's `define_G` choices (unet_N, resnet_9blocks, resnet_6blocks) and
 //! one `Generator` type for every app that holds a G.
 
+use super::init::init_parameters;
 use super::resnet::ResnetGenerator;
 use super::unet::{parse_netg, UnetGenerator};
 use super::{Entry, Module, Norm, SummaryRow};
@@ -10,8 +11,16 @@ use anyhow::{bail, Result};
 /// A parsed `--netg` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetG {
-    Unet { num_downs: usize },
-    Resnet { n_blocks: usize },
+    Unet {
+        num_downs: usize,
+    },
+    /// The U-Net without its skip connections (the paper's encoder-decoder).
+    EncoderDecoder {
+        num_downs: usize,
+    },
+    Resnet {
+        n_blocks: usize,
+    },
 }
 
 impl NetG {
@@ -20,8 +29,11 @@ impl NetG {
             "resnet_9blocks" => Ok(NetG::Resnet { n_blocks: 9 }),
             "resnet_6blocks" => Ok(NetG::Resnet { n_blocks: 6 }),
             _ if name.starts_with("unet_") => Ok(NetG::Unet { num_downs: parse_netg(name)? }),
+            _ if name.starts_with("encoder_decoder_") => {
+                Ok(NetG::EncoderDecoder { num_downs: parse_netg(name)? })
+            }
             _ => bail!(
-                "unknown generator `{name}` (expected resnet_9blocks, resnet_6blocks or unet_N with N a power of two, at least 32: unet_256, unet_128, ...)"
+                "unknown generator `{name}` (expected resnet_9blocks, resnet_6blocks unet_N or encoder_decoder_N with N a power of two, at least 32: unet_256, unet_128, ...)"
             ),
         }
     }
@@ -30,7 +42,7 @@ impl NetG {
     /// (two stride-2 downsamplings, as the reference's `make_power_2(base=4)` assumes).
     pub fn multiple(self) -> usize {
         match self {
-            NetG::Unet { num_downs } => 1 << num_downs,
+            NetG::Unet { num_downs } | NetG::EncoderDecoder { num_downs } => 1 << num_downs,
             NetG::Resnet { .. } => 4,
         }
     }
@@ -39,7 +51,7 @@ impl NetG {
     /// resnet_6blocks: 128).
     pub fn natural_size(self) -> usize {
         match self {
-            NetG::Unet { num_downs } => 1 << num_downs,
+            NetG::Unet { num_downs } | NetG::EncoderDecoder { num_downs } => 1 << num_downs,
             NetG::Resnet { n_blocks } => {
                 if n_blocks >= 9 {
                     256
@@ -53,7 +65,7 @@ impl NetG {
     /// The smallest input side the structure accepts.
     pub fn min_size(self) -> usize {
         match self {
-            NetG::Unet { num_downs } => 1 << num_downs,
+            NetG::Unet { num_downs } | NetG::EncoderDecoder { num_downs } => 1 << num_downs,
             NetG::Resnet { .. } => 8,
         }
     }
@@ -88,6 +100,12 @@ pub fn define_g(
             seed,
             device,
         )),
+        NetG::EncoderDecoder { num_downs } => {
+            let g =
+                UnetGenerator::build(input_nc, output_nc, num_downs, ngf, norm, use_dropout, false, device);
+            init_parameters(&g, seed);
+            Generator::Unet(g)
+        }
         NetG::Resnet { n_blocks } => Generator::Resnet(ResnetGenerator::new(
             input_nc,
             output_nc,
@@ -116,6 +134,7 @@ impl Generator {
     }
     pub fn netg(&self) -> NetG {
         match self {
+            Generator::Unet(g) if !g.skips => NetG::EncoderDecoder { num_downs: g.num_downs },
             Generator::Unet(g) => NetG::Unet { num_downs: g.num_downs },
             Generator::Resnet(g) => NetG::Resnet { n_blocks: g.n_blocks },
         }

@@ -4,10 +4,10 @@
 
 use super::options::{GanMode, NormKind, TrainOptions};
 use crate::autograd::no_grad;
-use crate::nn::{define_g, Generator, Module, NLayerDiscriminator, NetG, Norm, PixelDiscriminator};
+use crate::nn::{define_d, define_g, Generator, Module, NetG, Norm};
 use crate::optim::Adam;
 use crate::tensor::{Device, Tensor};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 /// Architecture of G and D; stored in checkpoint metadata so test/translate need no flags.
@@ -52,16 +52,10 @@ impl Arch {
         define_g(&self.netg, i, o, self.ngf, self.norm(), self.dropout, seed, device)
     }
 
+    /// D on the (A, B) pair: `basic`, `n_layers`, `pixel` or `patchN`.
     pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
         let nc = self.input_nc + self.output_nc;
-        Ok(match self.netd.as_str() {
-            "basic" => Box::new(NLayerDiscriminator::new(nc, self.ndf, 3, self.norm(), seed, device)),
-            "n_layers" => {
-                Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm(), seed, device))
-            }
-            "pixel" => Box::new(PixelDiscriminator::new(nc, self.ndf, self.norm(), seed, device)),
-            other => bail!("unknown --netd '{other}': expected basic, n_layers or pixel"),
-        })
+        define_d(&self.netd, nc, self.ndf, self.n_layers_d, self.norm(), seed, device)
     }
 
     /// The side of the input must be a multiple of this (2^num_downs for a U-Net, 4 for a ResNet).
