@@ -79,8 +79,8 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         data.len(),
         o.netg,
         model.g.num_parameters(),
-        o.netd,
-        model.d.num_parameters(),
+        if model.d.is_some() { o.netd.as_str() } else { "none (objective l1)" },
+        model.d.as_ref().map_or(0, |d| d.num_parameters()),
         o.batch_size,
         o.epoch_count,
         o.n_epochs + o.n_epochs_decay,
@@ -109,7 +109,9 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     let steps_per_epoch = data.len() / o.batch_size;
     let mut iters_this_run = 0usize;
     model.g.train();
-    model.d.train();
+    if let Some(d) = &mut model.d {
+        d.train();
+    }
     for epoch in (state.epoch + 1).max(o.epoch_count)..=last_epoch {
         let mut rng = Rng::from_state(state.data_rng);
         let mut order: Vec<usize> = (0..data.len()).collect();
