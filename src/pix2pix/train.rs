@@ -78,8 +78,8 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         data.len(),
         o.netg,
         model.g.num_parameters(),
-        o.netd,
-        model.d.num_parameters(),
+        if model.d.is_some() { o.netd.as_str() } else { "none (objective l1)" },
+        model.d.as_ref().map_or(0, |d| d.num_parameters()),
         o.batch_size,
         o.epoch_count,
         o.n_epochs + o.n_epochs_decay,
@@ -108,7 +108,9 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     let steps_per_epoch = data.len() / o.batch_size;
     let mut iters_this_run = 0usize;
     model.g.train();
-    model.d.train();
+    if let Some(d) = &mut model.d {
+        d.train();
+    }
     for epoch in (state.epoch + 1).max(o.epoch_count)..=last_epoch {
         // The scheduler steps at the start of the epoch, as the current reference's
         // update_learning_rate: epoch e trains with the rate after e - epoch_count + 1 steps.
