@@ -332,9 +332,11 @@ const KNOWN: &[&[&str]] = &[
         "nn/activation",
         "nn/conv",
         "nn/dropout",
+        "nn/generator",
         "nn/init",
         "nn/norm",
         "nn/patchgan",
+        "nn/resnet",
         "nn/sequential",
         "nn/state",
         "nn/summary",
@@ -375,14 +377,7 @@ fn the_checker_finds_cycles() {
         ("a/y.rs", "pub fn f() -> crate::b::B { todo!() }\n"),
         ("b.rs", "use crate::a::Thing;\npub struct B;\npub fn g() { crate::a::y::f(); }\n"),
     ];
-    let krate = Crate {
-        files: files
-            .iter()
-            .map(|(p, t)| {
-(module_of(Path::new(p)), parse(t))
-            })
-            .collect(),
-    };
+    let krate = Crate { files: files.iter().map(|(p, t)| (module_of(Path::new(p)), parse(t))).collect() };
     let edges = krate.edges();
     let m = |s: &str| s.split('/').map(String::from).collect::<ModPath>();
     // a/mod.rs re-exports x's Thing without using it: no edge a -> a/x, so no a <-> a/x cycle.

@@ -14,7 +14,10 @@
 
 pub mod cpu;
 pub mod device;
+mod kind;
 pub mod philox;
+
+pub use kind::{DeviceKind, DeviceSpec};
 
 use std::fmt;
 
@@ -250,8 +253,13 @@ pub struct AdamStep {
 /// `device::DeviceBackend` (f32; CUDA or the emulator).
 #[allow(clippy::wrong_self_convention)] // from_* take &self: the backend owns the storage
 pub trait Backend {
+    /// Which device this backend computes on.
+    fn kind(&self) -> DeviceKind;
+
     /// "cpu", "cuda:0", "emu".
-    fn name(&self) -> String;
+    fn name(&self) -> String {
+        self.kind().to_string()
+    }
 
     // ---- memory ------------------------------------------------------------
     fn from_f64(&self, data: &[f64], dtype: DType) -> Storage;

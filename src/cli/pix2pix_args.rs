@@ -3,7 +3,7 @@
 
 use crate::nn::Norm;
 use crate::optim::LrPolicy;
-use crate::pix2pix::options::{Direction, GanMode, Preprocess, TrainOptions};
+use crate::pix2pix::options::{Direction, GanMode, Objective, Preprocess, TrainOptions};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use std::path::PathBuf;
@@ -38,7 +38,7 @@ pub struct TrainArgs {
     pub input_nc: usize,
     #[arg(long, default_value_t = d().output_nc)]
     pub output_nc: usize,
-    /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
+    /// Generator: unet_256, unet_128 or any unet_N (N a power of two), resnet_9blocks, resnet_6blocks.
     #[arg(long = "netg", default_value_t = d().netg)]
     pub netg: String,
     /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.
@@ -56,6 +56,9 @@ pub struct TrainArgs {
     pub no_dropout: bool,
     #[arg(long, value_enum, default_value_t = d().gan_mode)]
     pub gan_mode: GanMode,
+    /// Objective: l1+cgan (the paper's), l1 (no D), cgan (no L1), gan+l1 (D sees only B).
+    #[arg(long, value_enum, default_value_t = d().objective)]
+    pub objective: Objective,
     #[arg(long = "lambda-l1", default_value_t = d().lambda_l1)]
     pub lambda_l1: f64,
     #[arg(long, default_value_t = d().lr)]
@@ -121,6 +124,7 @@ impl TrainArgs {
             norm: a.norm,
             no_dropout: a.no_dropout,
             gan_mode: a.gan_mode,
+            objective: a.objective,
             lambda_l1: a.lambda_l1,
             lr: a.lr,
             beta1: a.beta1,

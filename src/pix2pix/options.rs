@@ -60,6 +60,62 @@ impl fmt::Display for GanMode {
     }
 }
 
+/// The paper's objectives (Isola et al. 2017, section 4.2, Table 1): L1 alone (no D at all),
+/// cGAN alone, both (the default), or an unconditional GAN whose D sees only the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum Objective {
+    #[value(name = "l1")]
+    #[serde(rename = "l1")]
+    L1,
+    #[value(name = "cgan")]
+    #[serde(rename = "cgan")]
+    Cgan,
+    #[default]
+    #[value(name = "l1+cgan")]
+    #[serde(rename = "l1+cgan")]
+    L1Cgan,
+    #[value(name = "gan+l1")]
+    #[serde(rename = "gan+l1")]
+    GanL1,
+}
+
+impl fmt::Display for Objective {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Objective {
+    pub const ALL: [Objective; 4] = [Objective::L1, Objective::Cgan, Objective::L1Cgan, Objective::GanL1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::L1 => "l1",
+            Objective::Cgan => "cgan",
+            Objective::L1Cgan => "l1+cgan",
+            Objective::GanL1 => "gan+l1",
+        }
+    }
+    pub fn parse(s: &str) -> anyhow::Result<Objective> {
+        Objective::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| anyhow::anyhow!("unknown objective `{s}` (expected l1, cgan, l1+cgan or gan+l1)"))
+    }
+    /// Whether G is trained towards B in L1.
+    pub fn uses_l1(self) -> bool {
+        self != Objective::Cgan
+    }
+    /// Whether a discriminator exists (and G is trained to fool it).
+    pub fn uses_gan(self) -> bool {
+        self != Objective::L1
+    }
+    /// Whether D sees the input A next to the image (cGAN) or the image alone (GAN).
+    pub fn conditional(self) -> bool {
+        self != Objective::GanL1
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainOptions {
     /// Folder with train/ (and val/, test/) of A|B images; None: the built-in dataset.
@@ -73,7 +129,7 @@ pub struct TrainOptions {
     pub direction: Direction,
     pub input_nc: usize,
     pub output_nc: usize,
-    /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
+    /// Generator: unet_256, unet_128 or any unet_N (N a power of two), resnet_9blocks, resnet_6blocks.
     pub netg: String,
     /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.
     pub netd: String,
@@ -83,6 +139,9 @@ pub struct TrainOptions {
     pub norm: Norm,
     pub no_dropout: bool,
     pub gan_mode: GanMode,
+    /// Objective: l1+cgan (the paper's), l1 (no D), cgan (no L1), gan+l1 (D sees only B).
+    #[serde(default)]
+    pub objective: Objective,
     pub lambda_l1: f64,
     pub lr: f64,
     pub beta1: f64,
@@ -129,6 +188,7 @@ impl Default for TrainOptions {
             norm: Norm::Batch,
             no_dropout: false,
             gan_mode: GanMode::Vanilla,
+            objective: Objective::L1Cgan,
             lambda_l1: 100.0,
             lr: 0.0002,
             beta1: 0.5,

@@ -157,6 +157,7 @@ pub fn translate(t: &TranslateOptions, device: &Device) -> Result<usize> {
         ndf: 64,
         norm: t.norm,
         dropout: true,
+        objective: Default::default(),
     };
     let (arch, mut g) = load_generator(&t.checkpoint, &fallback, device)?;
     if t.eval {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pad, pool, random, reduce};
 use super::Runtime;
 use crate::backend::{
-    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+    AdamStep, Backend, Binary, ConvGeom, DType, DeviceKind, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 
 /// The device backend. Cheap to clone; all state lives in the runtime.
@@ -29,8 +29,8 @@ impl DeviceBackend {
 }
 
 impl Backend for DeviceBackend {
-    fn name(&self) -> String {
-        self.rt.name()
+    fn kind(&self) -> DeviceKind {
+        self.rt.kind()
     }
 
     // ---- memory ------------------------------------------------------------
