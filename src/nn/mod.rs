@@ -10,6 +10,7 @@
 mod activation;
 mod conv;
 mod dropout;
+pub mod fit;
 pub mod init;
 mod norm;
 mod patchgan;
