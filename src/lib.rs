@@ -12,6 +12,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod io;
+pub mod metrics;
 pub mod nn;
 pub mod optim;
 pub mod pix2pix;

@@ -78,6 +78,22 @@ pub fn unet_activations(num_downs: usize, ngf: usize, h: usize, w: usize) -> f64
     total
 }
 
+/// Weights of `ResnetGenerator` (7x7 stem, two stride-2 3x3 downs, blocks of two 3x3
+/// convolutions at 4 ngf, two ups, 7x7 head).
+pub fn resnet_weights(input_nc: usize, output_nc: usize, n_blocks: usize, ngf: usize) -> f64 {
+    let g = ngf as f64;
+    let ends = 49.0 * g * (input_nc + output_nc) as f64;
+    let sampling = 2.0 * 9.0 * (g * 2.0 * g + 2.0 * g * 4.0 * g);
+    ends + sampling + n_blocks as f64 * 2.0 * 9.0 * (4.0 * g).powi(2)
+}
+
+/// Activation values one ResNet generator forward keeps, per image of `h` x `w`.
+pub fn resnet_activations(n_blocks: usize, ngf: usize, h: usize, w: usize) -> f64 {
+    let (g, area) = (ngf as f64, h as f64 * w as f64);
+    // Stem and head at full size, the samplings at 1/4, each block's ~7 tensors at 1/16.
+    8.0 * g * area + 8.0 * g * area / 2.0 + 7.0 * n_blocks as f64 * 4.0 * g * area / 16.0
+}
+
 /// Weights of `NLayerDiscriminator`.
 pub fn patchgan_weights(input_nc: usize, ndf: usize, n_layers: usize) -> f64 {
     let d = ndf as f64;

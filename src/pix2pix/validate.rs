@@ -6,7 +6,7 @@ use super::options::TrainOptions;
 use super::preprocess::Preprocess;
 use crate::check::{self, usage};
 use crate::nn::fit;
-use crate::nn::parse_netg;
+use crate::nn::{parse_netd, DiscriminatorKind, NetG};
 use crate::tensor::Device;
 use anyhow::Result;
 
@@ -21,12 +21,11 @@ pub fn validate_options(o: &TrainOptions) -> Result<()> {
             return Err(usage(format!("{flag} {nc}: images have 1 (grayscale) or 3 (RGB) channels")));
         }
     }
-    parse_netg(&o.netg).map_err(|e| usage(e.to_string()))?;
-    match o.netd.as_str() {
-        "basic" | "pixel" => {}
-        "n_layers" => check::in_range("--n-layers-d", o.n_layers_d, 1, 16)?,
-        other => return Err(usage(format!("--netd {other}: expected basic, n_layers or pixel"))),
+    netg(o)?;
+    if o.netd == "n_layers" {
+        check::in_range("--n-layers-d", o.n_layers_d, 1, 16)?;
     }
+    netd(o)?;
     check::positive("--lr", o.lr)?;
     check::in_unit_interval("--beta1", o.beta1)?;
     check::non_negative("--lambda-l1", o.lambda_l1)?;
@@ -38,7 +37,7 @@ pub fn validate_options(o: &TrainOptions) -> Result<()> {
             o.epoch_count, last, o.n_epochs, o.n_epochs_decay
         )));
     }
-    let p = super::train::dataset_options(o).preprocess;
+    let p = super::dataset::dataset_options(o).preprocess;
     p.validate().map_err(|e| usage(e.to_string()))?;
     // Sizes known without reading an image: the crop, or the width of scale_width.
     match o.preprocess {
@@ -55,16 +54,34 @@ pub fn validate_options(o: &TrainOptions) -> Result<()> {
     Ok(())
 }
 
+fn netg(o: &TrainOptions) -> Result<NetG> {
+    NetG::parse(&o.netg).map_err(|e| usage(format!("--netg {}: {e}", o.netg)))
+}
+
+fn netd(o: &TrainOptions) -> Result<DiscriminatorKind> {
+    parse_netd(&o.netd, o.n_layers_d).map_err(|e| usage(format!("--netd {}: {e}", o.netd)))
+}
+
 fn stride(o: &TrainOptions) -> Result<usize> {
-    Ok(1 << parse_netg(&o.netg).map_err(|e| usage(e.to_string()))?)
+    Ok(netg(o)?.multiple())
+}
+
+/// A generator of the same family that takes `h` x `w`, if the family has one.
+fn other_generator(g: NetG, h: usize, w: usize) -> Option<String> {
+    let n = fit::largest_unet_for(h, w)?;
+    match g {
+        NetG::Unet { .. } => Some(format!("unet_{n}")),
+        NetG::EncoderDecoder { .. } => Some(format!("encoder_decoder_{n}")),
+        NetG::Resnet { .. } => None,
+    }
 }
 
 /// The generator's constraint on one side (for scale_width, whose heights vary).
 fn check_width(o: &TrainOptions, w: usize, what: &str) -> Result<()> {
     let m = stride(o)?;
     if w < m || !w.is_multiple_of(m) {
-        let fix = match fit::largest_unet_for(w, w) {
-            Some(n) => format!("use --load-size {} or --netg unet_{n}", (w / m * m).max(m)),
+        let fix = match other_generator(netg(o)?, w, w) {
+            Some(n) => format!("use --load-size {} or --netg {n}", (w / m * m).max(m)),
             None => format!("use --load-size {} (a multiple of {m})", (w / m * m).max(m)),
         };
         return Err(usage(format!(
@@ -77,27 +94,25 @@ fn check_width(o: &TrainOptions, w: usize, what: &str) -> Result<()> {
 
 /// Whether G and D take a `w` x `h` input; `what` says where the size comes from.
 pub fn check_input_size(o: &TrainOptions, w: usize, h: usize, what: &str) -> Result<()> {
-    let m = stride(o)?;
-    if !fit::unet_accepts(m.trailing_zeros() as usize, h, w) {
+    let g = netg(o)?;
+    let m = g.multiple();
+    let min = g.min_size();
+    if h < min || w < min || !h.is_multiple_of(m) || !w.is_multiple_of(m) {
         let crop = if matches!(o.preprocess, Preprocess::None | Preprocess::ScaleWidth) {
             "--preprocess resize_and_crop --crop-size"
         } else {
             "--crop-size"
         };
-        let fix = match fit::largest_unet_for(h, w) {
-            Some(n) => format!("use {crop} {} or --netg unet_{n}", m.max(h.max(w) / m * m)),
-            None => format!("use {crop} {m} (a multiple of {m}); unet_32 is the smallest generator"),
+        let fix = match other_generator(g, h, w) {
+            Some(n) => format!("use {crop} {} or --netg {n}", min.max(h.max(w) / m * m)),
+            None => format!("use {crop} {} (a multiple of {m}, at least {min})", min.max(h.max(w) / m * m)),
         };
         return Err(usage(format!(
             "--netg {} needs image sides that are multiples of {m}, but {what}: {fix}",
             o.netg
         )));
     }
-    let n_layers = match o.netd.as_str() {
-        "basic" => 3,
-        "n_layers" => o.n_layers_d,
-        _ => return Ok(()),
-    };
+    let DiscriminatorKind::NLayer(n_layers) = netd(o)? else { return Ok(()) };
     if fit::patchgan_output_side(h.min(w), n_layers).is_none() {
         let deepest = fit::deepest_patchgan_for(h.min(w));
         let fix = if deepest >= 1 {
@@ -118,17 +133,27 @@ pub fn check_input_size(o: &TrainOptions, w: usize, h: usize, what: &str) -> Res
 /// gradients and both Adam moments of G and D, plus the activations kept for backward
 /// (G once, D three times) and their gradients.
 pub fn estimate_bytes(o: &TrainOptions, w: usize, h: usize) -> f64 {
-    let downs = parse_netg(&o.netg).unwrap_or(8);
     let nc = o.input_nc + o.output_nc;
-    let (d_weights, d_act) = match o.netd.as_str() {
-        "pixel" => ((nc * o.ndf + 2 * o.ndf * o.ndf + 2 * o.ndf) as f64, 4.0 * o.ndf as f64 * (h * w) as f64),
-        other => {
-            let n = if other == "basic" { 3 } else { o.n_layers_d };
+    let (d_weights, d_act) = match netd(o).unwrap_or(DiscriminatorKind::NLayer(3)) {
+        DiscriminatorKind::Pixel => {
+            ((nc * o.ndf + 2 * o.ndf * o.ndf + 2 * o.ndf) as f64, 4.0 * o.ndf as f64 * (h * w) as f64)
+        }
+        DiscriminatorKind::NLayer(n) => {
             (fit::patchgan_weights(nc, o.ndf, n), fit::patchgan_activations(o.ndf, n, h, w))
         }
     };
-    let weights = fit::unet_weights(o.input_nc, o.output_nc, downs, o.ngf) + d_weights;
-    let acts = fit::unet_activations(downs, o.ngf, h, w) + 3.0 * d_act;
+    let (g_weights, g_act) = match netg(o).unwrap_or(NetG::Unet { num_downs: 8 }) {
+        NetG::Unet { num_downs } | NetG::EncoderDecoder { num_downs } => (
+            fit::unet_weights(o.input_nc, o.output_nc, num_downs, o.ngf),
+            fit::unet_activations(num_downs, o.ngf, h, w),
+        ),
+        NetG::Resnet { n_blocks } => (
+            fit::resnet_weights(o.input_nc, o.output_nc, n_blocks, o.ngf),
+            fit::resnet_activations(n_blocks, o.ngf, h, w),
+        ),
+    };
+    let weights = g_weights + d_weights;
+    let acts = g_act + 3.0 * d_act;
     4.0 * (4.0 * weights + 2.0 * o.batch_size as f64 * acts)
 }
 
