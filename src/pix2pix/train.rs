@@ -1,5 +1,5 @@
 //! `engine train-pix2pix`: the training loop of the reference (epochs of shuffled batches,
-//! D step then G step, lr schedule stepped per epoch), with a progress bar, a JSON-lines
+//! D step then G step, lr schedule stepped at the start of each epoch), with a progress bar, a JSON-lines
 //! loss log, a web page refreshed every epoch, atomic checkpoints and exact resume.
 //!
 //! Exact resume: at the end of every epoch the weights, both optimisers, the scheduler
@@ -82,14 +82,13 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         let opt_text = serde_json::to_string_pretty(o)?;
         write_bytes_atomic(&dir.join("train_opt.json"), opt_text.as_bytes())?;
     }
-    model.set_lr(sched.lr());
     eprintln!(
         "pix2pix: {} train images, G {} ({} params), D {} ({} params), batch {}, epochs {}..={}, device {}",
         data.len(),
         o.netg,
         model.g.num_parameters(),
-        o.netd,
-        model.d.num_parameters(),
+        if model.d.is_some() { o.netd.as_str() } else { "none (objective l1)" },
+        model.d.as_ref().map_or(0, |d| d.num_parameters()),
         o.batch_size,
         o.epoch_count,
         o.n_epochs + o.n_epochs_decay,
@@ -120,8 +119,13 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     // The last iteration whose losses were read and finite (losses are read only when printed).
     let mut checked_iter = state.iteration;
     model.g.train();
-    model.d.train();
+    if let Some(d) = &mut model.d {
+        d.train();
+    }
     for epoch in (state.epoch + 1).max(o.epoch_count)..=last_epoch {
+        // The scheduler steps at the start of the epoch, as the current reference's
+        // update_learning_rate: epoch e trains with the rate after e - epoch_count + 1 steps.
+        model.set_lr(sched.step());
         let mut rng = Rng::from_state(state.data_rng);
         let mut order: Vec<usize> = (0..data.len()).collect();
         rng.shuffle(&mut order);
@@ -200,8 +204,6 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         }
         write_train_page(&web, &format!("pix2pix: {name}"), &pages, &history)?;
 
-        // Scheduler steps at the end of the epoch, as the reference's update_learning_rate.
-        model.set_lr(sched.step());
         state.epoch = epoch;
         state.scheduler_steps = sched.last_epoch();
         state.data_rng = rng.state();
