@@ -111,6 +111,8 @@ fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: b
         o.n_epochs_decay,
         o.lr
     );
+    // Refuse bad options before the dataset is generated (train checks them again).
+    crate::pix2pix::validate::validate_options(o)?;
     o.dataroot = Some(generate_builtin(&root, size, n_train, 20, 20, 0)?);
     Ok(())
 }

@@ -15,3 +15,4 @@ pub mod rng;
 pub mod synth;
 pub mod test;
 pub mod train;
+pub mod validate;
