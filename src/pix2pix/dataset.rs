@@ -75,6 +75,17 @@ pub struct AlignedDataset {
     source: Source,
     opts: DatasetOptions,
     notes: Vec<String>,
+    /// Each distinct (width, height) after preprocessing, with the first file giving it.
+    sizes: BTreeMap<(u32, u32), PathBuf>,
+}
+
+/// Distinct output sizes with the first (sorted) file of each.
+fn size_table(files: impl Iterator<Item = ((u32, u32), PathBuf)>) -> BTreeMap<(u32, u32), PathBuf> {
+    let mut sizes = BTreeMap::new();
+    for (size, path) in files {
+        sizes.entry(size).or_insert(path);
+    }
+    sizes
 }
 
 /// Image files in `dir`, sorted; with `recursive`, also in its subfolders (like the
@@ -170,11 +181,13 @@ impl AlignedDataset {
                 opts.preprocess
                     .check_input(info.width / 2, info.height)
                     .map_err(|e| anyhow::anyhow!("{}: each half (A and B) {e}", path.display()))?;
-                Ok(conversion_note(info.color))
+                Ok((conversion_note(info.color), opts.preprocess.output_size(info.width / 2, info.height)))
             })
             .collect::<Result<_>>()?;
+        let (infos, out): (Vec<_>, Vec<_>) = infos.into_iter().unzip();
+        let sizes = size_table(out.into_iter().zip(files.iter().cloned()));
         let notes = summarize_notes(infos, &dir);
-        Ok(AlignedDataset { source: Source::Combined(files), opts: opts.clone(), notes })
+        Ok(AlignedDataset { source: Source::Combined(files), opts: opts.clone(), notes, sizes })
     }
 
     /// Open two folders of paired images: `dir_a/x.png` goes with `dir_b/x.png`. Only the
@@ -221,13 +234,16 @@ impl AlignedDataset {
                 opts.preprocess
                     .check_input(ia.width, ia.height)
                     .map_err(|e| anyhow::anyhow!("{}: the image {e}", a.display()))?;
-                Ok([conversion_note(ia.color), conversion_note(ib.color)])
+                let size = opts.preprocess.output_size(ia.width, ia.height);
+                Ok(([conversion_note(ia.color), conversion_note(ib.color)], size))
             })
             .collect::<Result<_>>()?;
+        let (infos, out): (Vec<_>, Vec<_>) = infos.into_iter().unzip();
+        let sizes = size_table(out.into_iter().zip(pairs.iter().map(|p| p.0.clone())));
         let (notes_a, notes_b): (Vec<_>, Vec<_>) = infos.into_iter().map(|[a, b]| (a, b)).unzip();
         let mut notes = summarize_notes(notes_a, dir_a);
         notes.extend(summarize_notes(notes_b, dir_b));
-        Ok(AlignedDataset { source: Source::Pairs(pairs), opts: opts.clone(), notes })
+        Ok(AlignedDataset { source: Source::Pairs(pairs), opts: opts.clone(), notes, sizes })
     }
 
     pub fn len(&self) -> usize {
@@ -248,6 +264,12 @@ impl AlignedDataset {
     /// How inputs that are not 8-bit RGB were converted, one line per kind (print them).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Each distinct (width, height) the samples have after preprocessing (crops aside,
+    /// which the flip and position do not change), with the first file of that size.
+    pub fn output_sizes(&self) -> &BTreeMap<(u32, u32), PathBuf> {
+        &self.sizes
     }
 
     /// The file of sample `index` (the A file for two folders).

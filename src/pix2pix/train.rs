@@ -14,11 +14,13 @@ use super::html::{write_train_page, EpochImages, LossPoint};
 use super::model::{Pix2Pix, LOSS_NAMES};
 use super::options::TrainOptions;
 use super::rng::Rng;
+use super::validate::{check_input_size, check_memory, validate_options};
+use crate::check::usage;
 use crate::io::atomic::write_bytes_atomic;
 use crate::nn::Module;
 use crate::optim::LrScheduler;
 use crate::tensor::Device;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,13 +36,20 @@ pub struct TrainSummary {
 }
 
 pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSummary> {
+    // Everything that can be refused is refused before anything is built or written.
+    validate_options(o)?;
     let mut sched = LrScheduler::new(o.schedule()?, o.lr);
     let data = open_dataset(o, "train")?;
+    if data.len() < o.batch_size {
+        return Err(usage(format!(
+            "--batch-size {}: the dataset has only {} images",
+            o.batch_size,
+            data.len()
+        )));
+    }
+    check_dataset_sizes(o, &data, device)?;
     for note in data.notes() {
         eprintln!("note: {note}");
-    }
-    if data.len() < o.batch_size {
-        bail!("the dataset has {} images, fewer than --batch-size {}", data.len(), o.batch_size);
     }
     // Folders only once the input is known to be good: a failed start writes nothing.
     let dir = o.checkpoints_dir.join(name);
@@ -95,6 +104,8 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     let last_epoch = o.n_epochs + o.n_epochs_decay;
     let steps_per_epoch = data.len() / o.batch_size;
     let mut iters_this_run = 0usize;
+    // The last iteration whose losses were read and finite (losses are read only when printed).
+    let mut checked_iter = state.iteration;
     model.g.train();
     if let Some(d) = &mut model.d {
         d.train();
@@ -123,6 +134,11 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
             let last_step = step + 1 == steps_per_epoch;
             if state.iteration.is_multiple_of(o.print_freq.max(1)) || last_step {
                 let v = losses.values();
+                if v.iter().any(|x| !x.is_finite()) {
+                    bar.abandon();
+                    return Err(non_finite_loss(&dir, &state, checked_iter, &v));
+                }
+                checked_iter = state.iteration;
                 let point = LossPoint {
                     epoch: epoch as f64 - 1.0 + (step + 1) as f64 / steps_per_epoch as f64,
                     g_gan: v[0],
@@ -196,6 +212,53 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         seconds: started.elapsed().as_secs_f64(),
         validation,
     })
+}
+
+/// The error for a NaN or infinite loss: which iterations, and what is kept. Nothing of the
+/// epoch is saved, so the last checkpoint (of the previous epoch) stays the good one.
+fn non_finite_loss(dir: &Path, state: &TrainState, checked: usize, v: &[f64; 4]) -> anyhow::Error {
+    let losses = LOSS_NAMES.iter().zip(v).map(|(n, x)| format!("{n} {x}")).collect::<Vec<_>>().join(", ");
+    let when = if checked + 1 == state.iteration {
+        format!("at iteration {}", state.iteration)
+    } else {
+        format!("between iterations {} and {}", checked + 1, state.iteration)
+    };
+    let kept = if state.epoch >= 1 && dir.join("latest_state.safetensors").exists() {
+        format!("the checkpoint of epoch {} in {} is kept", state.epoch, dir.display())
+    } else {
+        "no epoch was completed, nothing was saved".into()
+    };
+    anyhow::anyhow!(
+        "training stopped: the loss became non-finite {when} ({losses}); {kept}; lower --lr or --lambda-l1"
+    )
+}
+
+/// Every input size the dataset gives, against the model and the memory.
+fn check_dataset_sizes(
+    o: &TrainOptions,
+    data: &super::dataset::AlignedDataset,
+    device: &Device,
+) -> Result<()> {
+    let sizes = data.output_sizes();
+    for (&(w, h), path) in sizes {
+        let what = format!("{} gives {w}x{h} after --preprocess {}", path.display(), o.preprocess);
+        check_input_size(o, w as usize, h as usize, &what)?;
+    }
+    if o.batch_size > 1 && sizes.len() > 1 {
+        let mut it = sizes.iter();
+        let ((w0, h0), p0) = it.next().expect("two sizes");
+        let ((w1, h1), p1) = it.next().expect("two sizes");
+        return Err(usage(format!(
+            "--batch-size {}: images differ in size after preprocessing ({} is {w0}x{h0}, {} is {w1}x{h1}): use --batch-size 1 or a cropping --preprocess",
+            o.batch_size,
+            p0.display(),
+            p1.display()
+        )));
+    }
+    if let Some((&(w, h), _)) = sizes.iter().max_by_key(|((w, h), _)| *w as u64 * *h as u64) {
+        check_memory(o, w as usize, h as usize, device)?;
+    }
+    Ok(())
 }
 
 /// Mean L1 / PSNR of G on val/ (else test/) when the dataroot has one.
