@@ -1,6 +1,7 @@
 //! `engine`: the command-line entry point. Errors end as one line on stderr, exit code 1.
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use engine::backend::DeviceSpec;
 use engine::cli;
 use engine::pix2pix::options::TrainOptions;
 use engine::pix2pix::test::{TestOptions, TranslateOptions};
@@ -71,8 +72,10 @@ fn run() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
     let sub = matches.subcommand().map(|(_, m)| explicit_ids(m)).unwrap_or_default();
+    // Parsed here, once, for every command (not by clap, so a bad value is one line).
+    let device: DeviceSpec = cli.device.parse().map_err(anyhow::Error::msg)?;
     match cli.command {
-        Command::Info => cli::info::run(),
+        Command::Info => cli::info::run(device),
         Command::Summary { model, size } => {
             print!("{}", engine::nn::summary(&model, size)?);
             Ok(())
@@ -89,12 +92,12 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
-        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
-        Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
-        Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
-        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(&cli.device)?),
+        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(device)?),
+        Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(device)?),
+        Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(device)?),
+        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device)?),
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
-        Command::Bench(b) => cli::bench::run(&b, &cli.device),
+        Command::Bench(b) => cli::bench::run(&b, device),
     }
 }
 

@@ -717,7 +717,7 @@ pub fn run(
         on_row(&row);
         rows.push(row);
     }
-    KernelReport { device: target.name.clone(), short: opts.short, limits, tolerance: TOLERANCE, rows }
+    KernelReport { device: target.kind.to_string(), short: opts.short, limits, tolerance: TOLERANCE, rows }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! runtime behind it (event timing, peak memory, bandwidth of device copies).
 
 use crate::backend::device::{select::open_runtime, DeviceBackend, Runtime};
+use crate::backend::DeviceKind;
 use crate::tensor::Device;
 use anyhow::Result;
 use std::rc::Rc;
@@ -12,33 +13,32 @@ pub struct Target {
     pub device: Device,
     /// The runtime of `emu` and `cuda:N`; None on the CPU.
     pub runtime: Option<Arc<dyn Runtime>>,
-    /// "cpu", "emu", "cuda:0".
-    pub name: String,
+    pub kind: DeviceKind,
 }
 
 impl Target {
     pub fn cpu() -> Target {
-        Target { device: Device::cpu(), runtime: None, name: "cpu".into() }
+        Target { device: Device::cpu(), runtime: None, kind: DeviceKind::Cpu }
     }
 
     fn with_runtime(rt: Arc<dyn Runtime>) -> Target {
-        let name = rt.name();
-        Target { device: Device::new(Rc::new(DeviceBackend::new(rt.clone()))), runtime: Some(rt), name }
+        let kind = rt.kind();
+        Target { device: Device::new(Rc::new(DeviceBackend::new(rt.clone()))), runtime: Some(rt), kind }
     }
 
-    /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked).
-    pub fn open(spec: &str) -> Result<Target> {
-        Ok(match open_runtime(spec)? {
+    /// The device `kind` (`auto` is resolved before: `device::select::resolve`).
+    pub fn open(kind: DeviceKind) -> Result<Target> {
+        Ok(match open_runtime(kind)? {
             Some(rt) => Target::with_runtime(rt),
             None => Target::cpu(),
         })
     }
 
     pub fn is_cuda(&self) -> bool {
-        self.name.starts_with("cuda")
+        self.kind.is_cuda()
     }
     pub fn is_emu(&self) -> bool {
-        self.name == "emu"
+        self.kind == DeviceKind::Emu
     }
 
     /// Milliseconds of device work queued by `f` (CUDA events; wall clock elsewhere).
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn emulator_reports_peak_memory_and_launches() {
-        let t = Target::open("emu").unwrap();
+        let t = Target::open(DeviceKind::Emu).unwrap();
         let _ = t.take_peak_bytes();
         let before = launch_count();
         let a = t.device.full(1 << 16, 1.0, DType::F32);
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn unknown_device_is_a_clear_error() {
-        let e = Target::open("tpu").err().unwrap().to_string();
+        let e = "tpu".parse::<crate::backend::DeviceSpec>().err().unwrap();
         assert!(e.contains("unknown --device 'tpu'"), "{e}");
     }
 }

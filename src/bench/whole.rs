@@ -88,7 +88,7 @@ fn result(
     let (stats, launches, peak) = timed;
     WholeResult {
         bench: bench.into(),
-        device: target.name.clone(),
+        device: target.kind.to_string(),
         config,
         size,
         per_second: 1e3 / stats.median_ms,

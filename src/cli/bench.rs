@@ -1,5 +1,6 @@
 //! `engine bench kernels | pix2pix-step | style-iter | unet-forward`.
 
+use crate::backend::DeviceSpec;
 use crate::bench::kernels::{self, KernelOptions};
 use crate::bench::whole::{self, Reps, WholeResult};
 use crate::bench::{report, shapes, Target};
@@ -85,7 +86,7 @@ pub struct StyleArgs {
     pub json: Option<PathBuf>,
 }
 
-pub fn run(args: &BenchArgs, device: &str) -> Result<()> {
+pub fn run(args: &BenchArgs, device: DeviceSpec) -> Result<()> {
     match &args.what {
         BenchCommand::Kernels(k) => run_kernels(k, device),
         BenchCommand::Pix2pixStep(s) => {
@@ -122,8 +123,13 @@ pub fn run(args: &BenchArgs, device: &str) -> Result<()> {
     }
 }
 
-fn open(device: &str, short: bool, iters: Option<usize>, warmup: Option<usize>) -> Result<(Target, Reps)> {
-    let target = Target::open(device)?;
+fn open(
+    device: DeviceSpec,
+    short: bool,
+    iters: Option<usize>,
+    warmup: Option<usize>,
+) -> Result<(Target, Reps)> {
+    let target = Target::open(super::device::resolve(device))?;
     let mut reps = whole::default_reps(&target, short);
     reps.iters = iters.unwrap_or(reps.iters);
     reps.warmup = warmup.unwrap_or(reps.warmup);
@@ -148,7 +154,7 @@ fn write_whole_json(results: &[WholeResult], json: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
-fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
+fn run_kernels(k: &KernelArgs, device: DeviceSpec) -> Result<()> {
     let table = shapes::table(k.short);
     if k.shapes {
         print!("{}", shapes::format_table(&table));
@@ -157,7 +163,7 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
     if !kernels::cases(&table).iter().any(|c| kernels::selected(c, k.filter.as_deref())) {
         bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
     }
-    let target = Target::open(device)?;
+    let target = Target::open(super::device::resolve(device))?;
     if target.is_emu() && !k.short && k.filter.is_none() {
         eprintln!("note: the emulator runs the full shapes very slowly (hours); use --short or --filter");
     }
@@ -169,7 +175,11 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
         &mut |l| println!("{}\n\n{}", report::limits_text(l), report::row_header()),
         &mut |r| println!("{}", report::row_line(r)),
     );
-    let name = format!("kernels-{}{}.md", target.name.replace(':', ""), if k.short { "-short" } else { "" });
+    let name = format!(
+        "kernels-{}{}.md",
+        target.kind.to_string().replace(':', ""),
+        if k.short { "-short" } else { "" }
+    );
     let md_path = report::report_path(k.out_dir.as_deref(), &name);
     crate::io::atomic::write_bytes_atomic(
         &md_path,

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cuda;
 pub mod emu;
 pub mod launch;
+mod ops;
 pub mod probe;
 pub mod select;
 pub mod sources;
@@ -17,6 +18,7 @@ pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
 pub use emu::emu_runtime;
 
+use crate::backend::DeviceKind;
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -45,8 +47,13 @@ pub struct DeviceError(pub String);
 
 /// What the CUDA driver and the emulator both provide.
 pub trait Runtime: Send + Sync {
+    /// `Emu` or `Cuda(ordinal)`.
+    fn kind(&self) -> DeviceKind;
+
     /// "cuda:0" or "emu".
-    fn name(&self) -> String;
+    fn name(&self) -> String {
+        self.kind().to_string()
+    }
     /// `len` f32 of device memory, contents unspecified (the emulator poisons them with NaN).
     fn alloc(&self, len: usize) -> DevBuf;
     fn htod(&self, dst: &DevBuf, src: &[f32]);
