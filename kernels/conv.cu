@@ -2,13 +2,9 @@
 // the im2col matrix is never materialised, each block gathers its tiles of it straight
 // from the input into shared memory.
 //
-// Tiling (all three kernels): a block of 256 threads computes a 64x64 tile of C = A*B,
-// stepping through K in slices of 16 staged in shared memory ([k][m] and [k][n] layouts,
-// rows padded to 68 floats: 16-byte aligned for float4 reads, transposing stores at most
-// 2-way bank-conflicted). Thread (tx, ty) = (t % 16, t / 16) owns the 4x4 micro tile of
-// rows 4ty.. and columns 4tx..; per k it reads one float4 of A and one of B (2 shared loads
-// for 16 FMAs). The next K slice is fetched into registers while the current one is
-// multiplied (one shared buffer, two barriers per slice).
+// Tiling (all three kernels): the GEMM core of gemm.cuh, 256 threads per 64x64 output tile,
+// K in slices of 16 through shared memory, 4x4 micro tiles per thread, the next K slice
+// prefetched into registers; each kernel has its own loaders and epilogue.
 //
 // conv2d_fwd        C[co][p] = y,  M = c_out, N = n*oh*ow, K = c_in*kh*kw.
 //                   grid (ceil(N/64), ceil(M/64), splits), block 256. Split-K (as for the
@@ -29,24 +25,7 @@
 //                   [z*k_chunk, (z+1)*k_chunk) and writes out[z*M*N ..]; the splits are summed
 //                   in a fixed order by reduce.cu:sum_splits (deterministic, no atomics).
 //                   FLOPs 2*M*N*K; bytes 4*(|x| + |gy| + splits*|gw|).
-#include "prelude.cuh"
-
-#define BM 64
-#define BN 64
-#define BK 16
-#define LDS_ROW 68 // padded row of a shared tile (floats)
-
-// acc += A-slice^T * B-slice for the thread's 4x4 micro tile (rows 4ty.., columns 4tx..).
-__device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const float* Bs, int tx, int ty) {
-    for (int k = 0; k < BK; ++k) {
-        const float4 a = *reinterpret_cast<const float4*>(As + k * LDS_ROW + 4 * ty);
-        const float4 b = *reinterpret_cast<const float4*>(Bs + k * LDS_ROW + 4 * tx);
-        const float av[4] = {a.x, a.y, a.z, a.w};
-        const float bv[4] = {b.x, b.y, b.z, b.w};
-        for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
-}
+#include "gemm.cuh"
 
 // Shared tiles are declared as float4 arrays so both NVRTC and the emulator align them to
 // 16 bytes; kernels index them as floats.
@@ -101,16 +80,12 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[ak * LDS_ROW + am0 + 16 * i] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int j = 0; j < 4; ++j) {
         const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
@@ -191,16 +166,12 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[(ak0 + 4 * i) * LDS_ROW + am] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int j = 0; j < 4; ++j) {
         const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
@@ -267,16 +238,12 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[kk * LDS_ROW + r0 + 16 * i] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[kk * LDS_ROW + r0 + 16 * i] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int i = 0; i < 4; ++i) {
         const int m = m0 + 4 * ty + i;
         if (m >= M) continue;

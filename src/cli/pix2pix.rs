@@ -63,6 +63,12 @@ pub fn run_fetch_dataset(a: &FetchDatasetArgs) -> Result<()> {
     Ok(())
 }
 
+/// The load size of the built-in preset for a crop size: the reference's ratio, 286 for 256
+/// (the paper's), rounded to the nearest pixel elsewhere.
+pub fn preset_load_size(crop: u32) -> u32 {
+    (crop * 286 + 128) / 256
+}
+
 /// The built-in dataset and the preset that trains on it in about ten minutes on a
 /// 2-core CPU, or the paper's 256x256 configuration on a GPU. Flags given on the command
 /// line (`explicit`) win over the preset.
@@ -79,7 +85,7 @@ fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: b
     set("ndf", &mut || o.ndf = ndf);
     set("n_epochs", &mut || o.n_epochs = epochs);
     set("n_epochs_decay", &mut || o.n_epochs_decay = decay);
-    set("load_size", &mut || o.load_size = size + size / 8);
+    set("load_size", &mut || o.load_size = preset_load_size(size));
     set("crop_size", &mut || o.crop_size = size);
     set("save_epoch_freq", &mut || o.save_epoch_freq = 5);
     set("print_freq", &mut || o.print_freq = 20);
@@ -102,6 +108,8 @@ fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: b
         o.n_epochs_decay,
         o.lr
     );
+    // Refuse bad options before the dataset is generated (train checks them again).
+    crate::pix2pix::validate::validate_options(o)?;
     o.dataroot = Some(generate_builtin(&root, size, n_train, 20, 20, 0)?);
     Ok(())
 }

@@ -13,3 +13,4 @@ pub mod rng;
 pub mod synth;
 pub mod test;
 pub mod train;
+pub mod validate;

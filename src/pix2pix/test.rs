@@ -57,10 +57,11 @@ pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
         o.dir_a = None;
         o.dir_b = None;
     }
-    // Deterministic: resize to the crop size, no random crop, no flip.
+    // As the reference's test options: no flip, and load_size defaults to crop_size, so
+    // resize_and_crop resizes to the crop size; crop keeps cropping (the images are not
+    // resized), at positions drawn from a fixed seed.
     o.no_flip = true;
-    if matches!(o.preprocess, Preprocess::ResizeAndCrop | Preprocess::Crop) {
-        o.preprocess = Preprocess::ResizeAndCrop;
+    if o.preprocess == Preprocess::ResizeAndCrop {
         o.load_size = o.crop_size;
     }
     let data = open_dataset(&o, &t.phase)?;
@@ -160,6 +161,7 @@ pub fn translate(t: &TranslateOptions, device: &Device) -> Result<usize> {
         ndf: 64,
         norm: t.norm,
         dropout: true,
+        objective: Default::default(),
     };
     let (arch, mut g) = load_generator(&t.checkpoint, &fallback, device)?;
     if t.eval {
