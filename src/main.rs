@@ -54,6 +54,10 @@ enum Command {
     TestPix2pix(TestOptions),
     /// Translate an image or a folder of any size with a generator checkpoint.
     Translate(TranslateOptions),
+    /// The paper's objective ablation: train, test and compare several --objective variants.
+    Ablate(cli::pix2pix::AblateArgs),
+    /// Compare result folders: L1, PSNR, SSIM, Lab colour histograms, an image grid.
+    Compare(cli::pix2pix::CompareArgs),
     /// Neural style transfer (Gatys et al.) on VGG-19.
     Stylize(Box<cli::stylize::StylizeArgs>),
     /// Download the VGG-19 weights (timm's vgg19.tv_in1k safetensors).
@@ -97,6 +101,8 @@ fn run() -> anyhow::Result<()> {
         Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(device)?),
         Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(device)?),
         Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(device)?),
+        Command::Ablate(a) => cli::pix2pix::run_ablate(a, &sub, &cli::device::open(device)?),
+        Command::Compare(a) => cli::pix2pix::run_compare(&a),
         Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device)?),
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
         Command::Bench(b) => cli::bench::run(&b, device),

@@ -117,3 +117,83 @@ fn each_objective_trains_what_the_paper_says() {
         Command::new(BIN).args(["--device", "cpu", "train-pix2pix", "--objective", "l2"]).output().unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn ablate_trains_tests_and_compares_every_variant() {
+    let tmp = TempDir::new("ablate");
+    let root = generate_builtin(&tmp.path().join("data"), 32, 3, 2, 3, 6).unwrap();
+    let (ck, results) = (tmp.path().join("ck"), tmp.path().join("results"));
+    let run = || {
+        Command::new(BIN)
+            .args([
+                "--device",
+                "cpu",
+                "ablate",
+                "--variants",
+                "l1,l1+cgan",
+                "--name",
+                "abl",
+                "--netg",
+                "unet_32",
+            ])
+            .args(["--ngf", "2", "--netd", "patch16", "--ndf", "2", "--load-size", "34", "--crop-size", "32"])
+            .args(["--n-epochs", "1", "--n-epochs-decay", "0", "--num-test", "2", "--dataroot"])
+            .arg(&root)
+            .arg("--checkpoints-dir")
+            .arg(&ck)
+            .arg("--results-dir")
+            .arg(&results)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("l1+cgan") && stdout.contains("comparison:"), "{stdout}");
+    assert!(!ck.join("abl_l1").join("latest_net_D.safetensors").exists());
+    assert!(ck.join("abl_l1_cgan").join("latest_net_D.safetensors").exists());
+    let page = std::fs::read_to_string(results.join("abl_ablation").join("index.html")).unwrap();
+    // Table row per variant, three colour plots, and a grid of 2 inputs x 2 variants.
+    assert!(page.contains("<td>l1</td>") && page.contains("<td>l1+cgan</td>"), "{page}");
+    assert_eq!(page.matches("<svg").count(), 3);
+    let grid = std::fs::read_dir(results.join("abl_ablation").join("images")).unwrap().count();
+    assert_eq!(grid, 2 * (2 + 2), "input, target and one output per variant for each of 2 images");
+    // Resumable: a second run finds both variants finished and recompares.
+    assert!(run().status.success());
+
+    // compare over the two test folders and the colour report of one.
+    let a = results.join("abl_l1").join("test_latest");
+    let b = results.join("abl_l1_cgan").join("test_latest");
+    let out = Command::new(BIN)
+        .args(["compare", "--labels", "L1,both", "--output"])
+        .arg(tmp.path().join("cmp"))
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("both: L1"));
+    let one = Command::new(BIN).args(["compare"]).arg(&a).output().unwrap();
+    assert!(!one.status.success(), "compare needs two folders");
+
+    let out = Command::new(BIN)
+        .args([
+            "--device",
+            "cpu",
+            "test-pix2pix",
+            "--name",
+            "abl_l1",
+            "--report",
+            "colour",
+            "--checkpoints-dir",
+        ])
+        .arg(&ck)
+        .arg("--results-dir")
+        .arg(tmp.path().join("colour"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(tmp.path().join("colour/abl_l1/test_latest/index.html")).unwrap();
+    assert!(page.contains("Colour distribution") && page.contains("SSIM"), "{page}");
+    assert_eq!(page.matches("<svg").count(), 3);
+}

@@ -3,9 +3,10 @@
 //! not be repeated; it writes `results/NAME/test_<epoch>/images/` and an `index.html`.
 
 use super::checkpoint::{load_generator, net_path};
+use super::compare::colour_report;
 use super::dataset::open_dataset;
 use super::eval::{evaluate, EvalResult};
-use super::html::write_test_page;
+use super::html::write_test_page_with;
 use super::model::Arch;
 use super::options::{NormKind, TrainOptions};
 use super::preprocess::Preprocess;
@@ -42,6 +43,9 @@ pub struct TestOptions {
     /// default, kept here, is train mode (batch statistics and dropout, as in the paper).
     #[arg(long)]
     pub eval: bool,
+    /// `colour`: add the paper's Lab colour analysis (histograms, intersection) to the page.
+    #[arg(long, value_parser = ["colour", "color"])]
+    pub report: Option<String>,
 }
 
 pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
@@ -76,7 +80,11 @@ pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
     let images = out.join("images");
     std::fs::create_dir_all(&images).with_context(|| format!("cannot create {}", images.display()))?;
     let r = evaluate(&g, &data, Some(&images), device, Some(t.num_test))?;
-    write_test_page(&out, &format!("{} ({}, {})", t.name, t.phase, t.epoch), &r.rows)?;
+    let extra = match &t.report {
+        Some(_) => colour_report(&out, "output")?,
+        None => String::new(),
+    };
+    write_test_page_with(&out, &format!("{} ({}, {})", t.name, t.phase, t.epoch), &r.rows, &extra)?;
     Ok((out, r))
 }
 
