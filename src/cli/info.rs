@@ -20,5 +20,6 @@ pub fn run(device: DeviceSpec) -> Result<()> {
 }
 
 pub fn kernels_report(arch: &str) -> Result<()> {
-    compile::print_report(arch).map_err(|e| anyhow!("{e}"))
+    print!("{}", compile::report_text(arch).map_err(|e| anyhow!("{e}"))?);
+    Ok(())
 }
