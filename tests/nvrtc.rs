@@ -24,7 +24,7 @@ fn every_module_compiles_for_sm80_and_sm90() {
         let reports = compile::compile_report(arch).unwrap_or_else(|e| panic!("{e}"));
         println!("{}", compile::format_report(&reports));
         for (module, kernels) in KERNELS {
-            for k in *kernels {
+            for k in kernels.iter().filter(|k| !k.starts_with("emu_only_")) {
                 let r = reports.iter().find(|r| r.module == *module && r.kernel == *k);
                 let r = r.unwrap_or_else(|| panic!("{module}/{k} missing from the {arch} report"));
                 assert!(r.registers > 0, "{module}/{k}: no register count in the ptxas log");
