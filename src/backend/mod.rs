@@ -15,6 +15,7 @@
 pub mod cpu;
 pub mod device;
 pub mod philox;
+pub mod precision;
 
 use std::fmt;
 

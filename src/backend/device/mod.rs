@@ -12,6 +12,7 @@ pub mod launch;
 pub mod probe;
 pub mod select;
 pub mod sources;
+pub mod tc;
 
 pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
