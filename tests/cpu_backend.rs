@@ -6,7 +6,7 @@ use std::sync::Arc;
 use engine::backend::cpu::CpuBackend;
 use engine::backend::device::{DevBuf, DevicePool};
 use engine::backend::{
-    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary,
+    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 
 const BE: CpuBackend = CpuBackend;
@@ -735,4 +735,37 @@ fn device_storage_panics() {
 fn conv_with_wrong_weight_length_panics() {
     let g = ConvGeom::forward(1, 2, 4, 4, 3, (3, 3), 1, 1);
     BE.conv2d(&st(&rnd(g.x_len(), 1)), &st(&rnd(g.w_len() - 1, 2)), &g);
+}
+
+// ---- reflection padding ----------------------------------------------------------
+
+#[test]
+fn reflection_pad_matches_pytorch_example() {
+    // torch.nn.ReflectionPad2d((2, 1, 1, 2)) of arange(6).view(1, 1, 2, 3).
+    let g = PadGeom { n: 1, c: 1, h: 2, w: 3, top: 1, bottom: 1, left: 2, right: 1 };
+    let y = get(&BE.reflection_pad(&st(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), &g));
+    #[rustfmt::skip]
+    let want = [
+        5.0, 4.0, 3.0, 4.0, 5.0, 4.0,
+        2.0, 1.0, 0.0, 1.0, 2.0, 1.0,
+        5.0, 4.0, 3.0, 4.0, 5.0, 4.0,
+        2.0, 1.0, 0.0, 1.0, 2.0, 1.0,
+    ];
+    assert_eq!(y, want);
+}
+
+#[test]
+fn reflection_pad_backward_is_the_adjoint() {
+    // <pad(x), gy> = <x, pad_backward(gy)> for every pad up to size - 1, odd shapes.
+    for (h, w) in [(1, 4), (3, 5), (4, 2), (5, 5)] {
+        for (top, bottom, left, right) in [(0, 0, 0, 0), (h - 1, 0, 0, w - 1), (h / 2, h - 1, w - 1, w / 2)] {
+            let g = PadGeom { n: 2, c: 3, h, w, top, bottom, left, right };
+            let x = rnd(g.x_len(), 7);
+            let gy = rnd(g.y_len(), 8);
+            let y = get(&BE.reflection_pad(&st(&x), &g));
+            let gx = get(&BE.reflection_pad_backward(&st(&gy), &g));
+            let (a, b) = (dot(&y, &gy), dot(&x, &gx));
+            assert!((a - b).abs() < 1e-9 * a.abs().max(1.0), "{g:?}: {a} vs {b}");
+        }
+    }
 }

@@ -147,6 +147,18 @@ fn pooling_odd_sizes() {
 }
 
 #[test]
+fn reflection_pad_odd_shapes_and_largest_pads() {
+    let x = param(&[2, 3, 5, 4], 75);
+    check("reflection_pad2d 1", std::slice::from_ref(&x), |t| t[0].reflection_pad2d(1));
+    check("reflection_pad2d 3 (size - 1)", std::slice::from_ref(&x), |t| t[0].reflection_pad2d(3));
+    check("reflection_pad2d sides 3,1,4,2", std::slice::from_ref(&x), |t| {
+        t[0].reflection_pad2d_sides(3, 1, 4, 2)
+    });
+    let x = param(&[1, 2, 3, 7], 76);
+    check("reflection_pad2d sides 6,0,0,2", &[x], |t| t[0].reflection_pad2d_sides(6, 0, 0, 2));
+}
+
+#[test]
 fn gram_matrix() {
     let x = param(&[2, 3, 4, 5], 81);
     check("gram", &[x], |t| t[0].gram());

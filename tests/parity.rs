@@ -9,7 +9,7 @@
 use engine::backend::cpu::CpuBackend;
 use engine::backend::device::DeviceBackend;
 use engine::backend::{
-    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary,
+    philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 
 const F32: DType = DType::F32;
@@ -377,6 +377,27 @@ fn normalisation() {
         p.dev.norm_running_update(&mut rmd, &mut rvd, &bmd, &bid, g.count(), 0.1, eps);
         close(p, "norm_running_update mean", &rmd, &rmc, 1e-6, 1e-6);
         close(p, "norm_running_update var", &rvd, &rvc, 1e-6, 1e-5);
+    });
+}
+
+#[test]
+fn reflection_pad() {
+    // Forward copies; backward sums the same <= 9 values in the same order as the CPU.
+    each_device(|p| {
+        for (n, c, h, w, t, b, l, r) in
+            [(2, 3, 7, 5, 3, 3, 3, 3), (1, 2, 4, 9, 3, 0, 1, 8), (1, 1, 1, 6, 0, 0, 5, 2)]
+        {
+            let g = PadGeom { n, c, h, w, top: t, bottom: b, left: l, right: r };
+            let (xc, xd) = p.both(&p.randn(g.x_len()));
+            let (gc, gd) = p.both(&p.randn(g.y_len()));
+            p.poison(&[g.y_len()]);
+            let what = format!("reflection_pad {g:?}");
+            close(p, &what, &p.dev.reflection_pad(&xd, &g), &p.cpu.reflection_pad(&xc, &g), EXACT.0, EXACT.1);
+            p.poison(&[g.x_len()]);
+            let (got, want) =
+                (p.dev.reflection_pad_backward(&gd, &g), p.cpu.reflection_pad_backward(&gc, &g));
+            close(p, &format!("{what} backward"), &got, &want, EXACT.0, EXACT.1);
+        }
     });
 }
 

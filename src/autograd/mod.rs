@@ -6,7 +6,7 @@
 
 mod rules;
 
-use crate::backend::{Binary, ConvGeom, Loss, NormGeom, Pool, Storage, Unary};
+use crate::backend::{Binary, ConvGeom, Loss, NormGeom, PadGeom, Pool, Storage, Unary};
 use crate::tensor::{Tensor, TensorId};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -45,6 +45,7 @@ pub enum Op {
         count: usize,
     },
     Pool2(Pool),
+    ReflectionPad(PadGeom),
     Gram,
     Loss(Loss),
     Tv,
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Op {
             Op::Cat { .. } => "cat_channels",
             Op::NarrowChannels { .. } => "narrow_channels",
             Op::Pool2(_) => "pool2",
+            Op::ReflectionPad(_) => "reflection_pad2d",
             Op::Gram => "gram",
             Op::Loss(l) => return write!(f, "{l:?}"),
             Op::Tv => "tv",

@@ -135,6 +135,7 @@ pub(super) fn backward_op(node: &Node, out: &Tensor, gy: &Tensor) -> Vec<Option<
             let (n, c, h, w) = x.dims4();
             vec![wrap(dev.pool2_backward(*op, &x.storage(), &g, n, c, h, w), x)]
         }
+        Op::ReflectionPad(geom) => vec![wrap(dev.reflection_pad_backward(&g, geom), x)],
         Op::Gram => {
             let (n, c, h, w) = x.dims4();
             vec![wrap(dev.gram_backward(&x.storage(), &g, n, c, h * w), x)]

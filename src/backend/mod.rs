@@ -153,6 +153,54 @@ impl NormGeom {
     }
 }
 
+/// Reflection padding (PyTorch's `ReflectionPad2d`): x [n, c, h, w] -> y [n, c, h + top +
+/// bottom, w + left + right]; y[.., oy, ox] = x[.., r(oy - top, h), r(ox - left, w)] with
+/// r(i, s) = |i| mirrored about 0 and s - 1 (edges not repeated). Each pad is < its axis size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PadGeom {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub top: usize,
+    pub bottom: usize,
+    pub left: usize,
+    pub right: usize,
+}
+
+impl PadGeom {
+    /// The same pad on all four sides; panics when a pad is not smaller than its axis.
+    pub fn same(n: usize, c: usize, h: usize, w: usize, pad: usize) -> Self {
+        let g = PadGeom { n, c, h, w, top: pad, bottom: pad, left: pad, right: pad };
+        g.check();
+        g
+    }
+    pub fn check(&self) {
+        assert!(
+            self.top.max(self.bottom) < self.h && self.left.max(self.right) < self.w,
+            "reflection_pad2d: pads (top {}, bottom {}, left {}, right {}) must be smaller than the input {}x{}",
+            self.top,
+            self.bottom,
+            self.left,
+            self.right,
+            self.h,
+            self.w
+        );
+    }
+    pub fn oh(&self) -> usize {
+        self.h + self.top + self.bottom
+    }
+    pub fn ow(&self) -> usize {
+        self.w + self.left + self.right
+    }
+    pub fn x_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+    pub fn y_len(&self) -> usize {
+        self.n * self.c * self.oh() * self.ow()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unary {
     Relu,
@@ -323,6 +371,12 @@ pub trait Backend {
         h: usize,
         w: usize,
     ) -> Storage;
+
+    // ---- reflection padding ----------------------------------------------------
+    fn reflection_pad(&self, x: &Storage, g: &PadGeom) -> Storage;
+    /// gx[i] = sum of gy over the output positions that read x[i], added in ascending
+    /// output order (so every backend gives the same bits).
+    fn reflection_pad_backward(&self, gy: &Storage, g: &PadGeom) -> Storage;
 
     // ---- dropout -----------------------------------------------------------
     /// Mask of 0 or 1/(1-p): element i is kept when philox_uniform(seed, i) >= p.

@@ -3,7 +3,7 @@
 
 use super::Tensor;
 use crate::autograd::Op;
-use crate::backend::{Binary, ConvGeom, Loss, NormGeom, Pool, Unary};
+use crate::backend::{Binary, ConvGeom, Loss, NormGeom, PadGeom, Pool, Unary};
 
 impl Tensor {
     fn same_device(&self, other: &Tensor, op: &str) {
@@ -366,6 +366,33 @@ impl Tensor {
     }
     pub fn avg_pool2(&self) -> Tensor {
         self.pool2(Pool::Avg)
+    }
+
+    // ---- padding -----------------------------------------------------------------------
+
+    /// Reflection padding of `pad` on every side (PyTorch's ReflectionPad2d(pad)); the pad
+    /// must be smaller than the height and the width.
+    pub fn reflection_pad2d(&self, pad: usize) -> Tensor {
+        let (n, c, h, w) = self.dims4();
+        self.reflection_pad2d_geom(PadGeom::same(n, c, h, w, pad))
+    }
+
+    /// Reflection padding with (left, right, top, bottom) as PyTorch orders them.
+    pub fn reflection_pad2d_sides(&self, left: usize, right: usize, top: usize, bottom: usize) -> Tensor {
+        let (n, c, h, w) = self.dims4();
+        self.reflection_pad2d_geom(PadGeom { n, c, h, w, top, bottom, left, right })
+    }
+
+    fn reflection_pad2d_geom(&self, g: PadGeom) -> Tensor {
+        g.check();
+        let s = self.device().reflection_pad(&self.storage(), &g);
+        Tensor::from_op(
+            s,
+            &[g.n, g.c, g.oh(), g.ow()],
+            self.device(),
+            Op::ReflectionPad(g),
+            vec![self.clone()],
+        )
     }
 
     // ---- gram --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{same_len, Elem, PAR_MIN};
+use super::float::{same_len, Elem, PAR_MIN};
 use crate::backend::AdamStep;
 
 pub fn adam_step<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: &AdamStep) {

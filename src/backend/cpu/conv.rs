@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{same_len, zeroed, Elem, PAR_MIN};
+use super::float::{same_len, zeroed, Elem, PAR_MIN};
 use super::gemm::{matmul, Mat};
 use crate::backend::ConvGeom;
 

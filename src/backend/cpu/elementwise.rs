@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{map, same_len, zip_map, Elem, PAR_MIN};
+use super::float::{map, same_len, zip_map, Elem, PAR_MIN};
 use crate::backend::{Binary, Unary};
 
 /// Logistic function without overflow for large |x|.

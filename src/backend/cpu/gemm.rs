@@ -2,7 +2,7 @@
 
 use gemm::Parallelism;
 
-use super::elem::Elem;
+use super::float::Elem;
 
 /// Below this many multiply-adds a product runs on the calling thread.
 const PAR_MACS: usize = 1 << 18;

@@ -1,6 +1,6 @@
 //! Gram matrices of feature maps (style loss): G = x x^T / (c*hw) per image.
 
-use super::elem::{same_len, zeroed, Elem};
+use super::float::{same_len, zeroed, Elem};
 use super::gemm::{matmul, Mat};
 
 /// x [n, c, hw] -> G [n, c, c].

@@ -1,6 +1,6 @@
 //! Channel copies: concatenation and slicing along the channel axis.
 
-use super::elem::same_len;
+use super::float::same_len;
 
 /// Copies channels [src_c0, src_c0 + count) of src [n, src_c, hw] into channels
 /// [dst_c0, dst_c0 + count) of dst [n, dst_c, hw].

@@ -2,8 +2,8 @@
 
 use rayon::prelude::*;
 
-use super::elem::{for_rows_mut, per_row, same_len, scalar, zeroed, zip_map, Elem, PAR_MIN};
 use super::elementwise::{sigmoid, sign};
+use super::float::{for_rows_mut, per_row, same_len, scalar, zeroed, zip_map, Elem, PAR_MIN};
 use crate::backend::Loss;
 
 /// The per-element loss term in f64.

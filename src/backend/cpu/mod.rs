@@ -1,27 +1,31 @@
 //! The CPU reference backend (f32 and f64).
 //!
-//! Every primitive is written once, generic over `Elem` (f32, f64), in the file of its
-//! family; this impl only picks the element type from the storage and unwraps it.
+//! Every primitive is written once, generic over `Elem` (f32, f64; see `float.rs`), in the
+//! file of its family; this impl only picks the element type from the storage and unwraps it.
 //! Device storage handed to this backend, mixed dtypes and mismatched lengths are
 //! programmer errors and panic with the op's name.
 
 mod adam;
 mod conv;
-mod elem;
 mod elementwise;
+mod float;
 mod gemm;
 mod gram;
 mod layout;
 mod loss;
 mod memory;
 mod norm;
+mod pad;
 mod pool;
+mod random;
 mod reduce;
 
-pub use elem::Elem;
+pub use float::Elem;
 
-use crate::backend::{AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, Pool, Storage, Unary};
-use elem::host_dtype;
+use crate::backend::{
+    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+};
+use float::host_dtype;
 
 /// The CPU backend. Stateless; rayon provides the parallelism.
 #[derive(Default, Debug, Clone, Copy)]
@@ -71,19 +75,19 @@ impl Backend for CpuBackend {
         by_dtype!(host_dtype(s, "to_f32"), T => memory::convert::<T, f32>(v::<T>(s, "to_f32")))
     }
     fn zeros(&self, len: usize, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(elem::zeroed::<T>(len)))
+        by_dtype!(dtype, T => T::wrap(float::zeroed::<T>(len)))
     }
     fn full(&self, len: usize, value: f64, dtype: DType) -> Storage {
         by_dtype!(dtype, T => T::wrap(memory::full::<T>(len, value)))
     }
     fn clone_storage(&self, s: &Storage) -> Storage {
-        by_dtype!(host_dtype(s, "clone_storage"), T => T::wrap(elem::copied::<T>(v(s, "clone_storage"))))
+        by_dtype!(host_dtype(s, "clone_storage"), T => T::wrap(float::copied::<T>(v(s, "clone_storage"))))
     }
     fn randn(&self, len: usize, seed: u64, mean: f64, std: f64, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(memory::randn::<T>(len, seed, mean, std)))
+        by_dtype!(dtype, T => T::wrap(random::randn::<T>(len, seed, mean, std)))
     }
     fn rand_uniform(&self, len: usize, seed: u64, lo: f64, hi: f64, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(memory::rand_uniform::<T>(len, seed, lo, hi)))
+        by_dtype!(dtype, T => T::wrap(random::rand_uniform::<T>(len, seed, lo, hi)))
     }
 
     // ---- elementwise -------------------------------------------------------
@@ -105,7 +109,7 @@ impl Backend for CpuBackend {
     }
     fn mul_scalar_storage(&self, x: &Storage, s: &Storage) -> Storage {
         let n = "mul_scalar_storage";
-        by_dtype!(host_dtype(x, n), T => T::wrap(elementwise::scale::<T>(v(x, n), elem::scalar(v::<T>(s, n), n))))
+        by_dtype!(host_dtype(x, n), T => T::wrap(elementwise::scale::<T>(v(x, n), float::scalar(v::<T>(s, n), n))))
     }
     fn add_inplace(&self, acc: &mut Storage, x: &Storage) {
         let n = "add_inplace";
@@ -237,9 +241,19 @@ impl Backend for CpuBackend {
         by_dtype!(host_dtype(x, name), T => T::wrap(pool::pool2_backward::<T>(op, v(x, name), v(gy, name), n, c, h, w)))
     }
 
+    // ---- reflection padding ----------------------------------------------------
+    fn reflection_pad(&self, x: &Storage, g: &PadGeom) -> Storage {
+        let n = "reflection_pad";
+        by_dtype!(host_dtype(x, n), T => T::wrap(pad::reflection_pad::<T>(v(x, n), g)))
+    }
+    fn reflection_pad_backward(&self, gy: &Storage, g: &PadGeom) -> Storage {
+        let n = "reflection_pad_backward";
+        by_dtype!(host_dtype(gy, n), T => T::wrap(pad::reflection_pad_backward::<T>(v(gy, n), g)))
+    }
+
     // ---- dropout -----------------------------------------------------------
     fn dropout_mask(&self, len: usize, p: f64, seed: u64, dtype: DType) -> Storage {
-        by_dtype!(dtype, T => T::wrap(memory::dropout_mask::<T>(len, p, seed)))
+        by_dtype!(dtype, T => T::wrap(random::dropout_mask::<T>(len, p, seed)))
     }
 
     // ---- gram --------------------------------------------------------------

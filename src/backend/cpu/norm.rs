@@ -2,7 +2,7 @@
 //! channel r % c and belongs to statistic group r % c (batch) or r (instance). Sums are
 //! taken per row in parallel, then folded into groups, so one code path serves both.
 
-use super::elem::{copied, for_rows_mut, per_row, same_len, sum_lanes, Elem};
+use super::float::{copied, for_rows_mut, per_row, same_len, sum_lanes, Elem};
 use crate::backend::NormGeom;
 
 fn group(g: &NormGeom, r: usize) -> usize {

@@ -1,6 +1,6 @@
 //! 2x2 stride-2 pooling; odd trailing rows and columns are dropped, as PyTorch does.
 
-use super::elem::{for_rows_mut, same_len, zeroed, Elem};
+use super::float::{for_rows_mut, same_len, zeroed, Elem};
 use crate::backend::Pool;
 
 /// x [n, c, h, w] -> y [n, c, h/2, w/2].

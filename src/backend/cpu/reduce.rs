@@ -1,6 +1,6 @@
 //! Reductions and per-channel broadcasts over [n, c, hw] tensors.
 
-use super::elem::{copied, for_rows_mut, per_row, same_len, scalar, sum_f64, zeroed, Elem};
+use super::float::{copied, for_rows_mut, per_row, same_len, scalar, sum_f64, zeroed, Elem};
 
 pub fn sum_all<T: Elem>(x: &[T]) -> Vec<T> {
     vec![T::of(sum_f64(x))]

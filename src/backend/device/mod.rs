@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cuda;
 pub mod emu;
 pub mod launch;
+mod ops;
 pub mod probe;
 pub mod select;
 pub mod sources;

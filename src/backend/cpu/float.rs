@@ -1,4 +1,4 @@
-//! The element trait the CPU kernels are generic over (f32 and f64), and the small
+//! `Elem`, the float trait the CPU kernels are generic over (f32 and f64), and the small
 //! helpers every family shares: typed views of `Storage`, length checks, parallel maps.
 
 use std::fmt::Debug;
