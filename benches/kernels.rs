@@ -9,7 +9,7 @@ fn main() {
     // cargo passes `--bench`; anything else is a filter.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let spec = std::env::var("ENGINE_DEVICE").unwrap_or_else(|_| "auto".into());
-    let target = Target::open(&spec).unwrap_or_else(|e| panic!("{e:#}"));
+    let target = Target::open(&spec, None).unwrap_or_else(|e| panic!("{e:#}"));
     let opts = KernelOptions { filter: (!filter.is_empty()).then(|| filter.join(",")), short: true };
     let table = shapes::table(true);
     let rep = kernels::run(

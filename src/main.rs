@@ -16,6 +16,10 @@ struct Cli {
     /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
     #[arg(long, global = true, env = "ENGINE_DEVICE", default_value = "auto")]
     device: String,
+    /// Matrix-product precision of convolutions and Gram matrices: fp32, tf32 or bf16
+    /// (fp32 accumulation; default tf32 on cuda, fp32 on cpu and emu; also ENGINE_PRECISION).
+    #[arg(long, global = true)]
+    precision: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,12 +93,20 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
-        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device)?),
-        Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(&cli.device)?),
-        Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device)?),
-        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(&cli.device)?),
+        Command::TrainPix2pix(o) => {
+            cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+        }
+        Command::TestPix2pix(t) => {
+            cli::pix2pix::run_test(&t, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+        }
+        Command::Translate(t) => {
+            cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+        }
+        Command::Stylize(a) => {
+            cli::stylize::run(*a, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+        }
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
-        Command::Bench(b) => cli::bench::run(&b, &cli.device),
+        Command::Bench(b) => cli::bench::run(&b, &cli.device, cli.precision.as_deref()),
     }
 }
 

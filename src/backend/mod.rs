@@ -254,6 +254,12 @@ pub trait Backend {
     /// "cpu", "cuda:0", "emu".
     fn name(&self) -> String;
 
+    /// Precision of the convolutions and Gram matrices (fp32 unless a device backend was
+    /// asked for tf32 or bf16).
+    fn precision(&self) -> precision::Precision {
+        precision::Precision::Fp32
+    }
+
     // ---- memory ------------------------------------------------------------
     fn from_f64(&self, data: &[f64], dtype: DType) -> Storage;
     fn from_f32(&self, data: &[f32], dtype: DType) -> Storage;

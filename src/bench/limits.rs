@@ -163,7 +163,12 @@ fn sgemm_gflops(n: usize, budget: &Budget, target: &Target) -> f64 {
     let a: Vec<f32> = (0..n * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
     let b = a.clone();
     let mut c = vec![0.0f32; n * n];
-    let host = Target { device: crate::tensor::Device::cpu(), runtime: None, name: target.name.clone() };
+    let host = Target {
+        device: crate::tensor::Device::cpu(),
+        runtime: None,
+        name: target.name.clone(),
+        precision: target.precision,
+    };
     let st = measure(&host, budget, &mut || {
         // SAFETY: a, b, c are n x n row-major and c does not alias a or b.
         unsafe {

@@ -2,8 +2,9 @@
 //! runtime behind it (event timing, peak memory, bandwidth of device copies).
 
 use crate::backend::device::{select::open_runtime, DeviceBackend, Runtime};
+use crate::backend::precision::Precision;
 use crate::tensor::Device;
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,24 +15,36 @@ pub struct Target {
     pub runtime: Option<Arc<dyn Runtime>>,
     /// "cpu", "emu", "cuda:0".
     pub name: String,
+    /// Of the convolutions and Gram matrices.
+    pub precision: Precision,
 }
 
 impl Target {
     pub fn cpu() -> Target {
-        Target { device: Device::cpu(), runtime: None, name: "cpu".into() }
+        Target { device: Device::cpu(), runtime: None, name: "cpu".into(), precision: Precision::Fp32 }
     }
 
-    fn with_runtime(rt: Arc<dyn Runtime>) -> Target {
+    fn with_runtime(rt: Arc<dyn Runtime>, precision: Precision) -> Target {
         let name = rt.name();
-        Target { device: Device::new(Rc::new(DeviceBackend::new(rt.clone()))), runtime: Some(rt), name }
+        let backend = DeviceBackend::new(rt.clone()).with_precision(precision);
+        Target { device: Device::new(Rc::new(backend)), runtime: Some(rt), name, precision }
     }
 
-    /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked).
-    pub fn open(spec: &str) -> Result<Target> {
-        Ok(match open_runtime(spec)? {
-            Some(rt) => Target::with_runtime(rt),
-            None => Target::cpu(),
-        })
+    /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked),
+    /// in `precision` (as `--precision`; None: ENGINE_PRECISION or the device's default).
+    pub fn open(spec: &str, precision: Option<&str>) -> Result<Target> {
+        let t = match open_runtime(spec)? {
+            Some(rt) => {
+                let p = Precision::resolve(precision, &rt.name()).map_err(|e| anyhow!(e))?;
+                Target::with_runtime(rt, p)
+            }
+            None => {
+                Precision::resolve(precision, "cpu").map_err(|e| anyhow!(e))?;
+                Target::cpu()
+            }
+        };
+        eprintln!("precision: {}", t.precision);
+        Ok(t)
     }
 
     pub fn is_cuda(&self) -> bool {
@@ -92,7 +105,7 @@ mod tests {
 
     #[test]
     fn emulator_reports_peak_memory_and_launches() {
-        let t = Target::open("emu").unwrap();
+        let t = Target::open("emu", None).unwrap();
         let _ = t.take_peak_bytes();
         let before = launch_count();
         let a = t.device.full(1 << 16, 1.0, DType::F32);
@@ -110,7 +123,7 @@ mod tests {
 
     #[test]
     fn unknown_device_is_a_clear_error() {
-        let e = Target::open("tpu").err().unwrap().to_string();
+        let e = Target::open("tpu", None).err().unwrap().to_string();
         assert!(e.contains("unknown --device 'tpu'"), "{e}");
     }
 }

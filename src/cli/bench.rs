@@ -85,25 +85,25 @@ pub struct StyleArgs {
     pub json: Option<PathBuf>,
 }
 
-pub fn run(args: &BenchArgs, device: &str) -> Result<()> {
+pub fn run(args: &BenchArgs, device: &str, precision: Option<&str>) -> Result<()> {
     match &args.what {
-        BenchCommand::Kernels(k) => run_kernels(k, device),
+        BenchCommand::Kernels(k) => run_kernels(k, device, precision),
         BenchCommand::Pix2pixStep(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
             let r =
                 whole::pix2pix_step(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::UnetForward(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
             let r =
                 whole::unet_forward(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::StyleIter(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let sizes = if !s.size.is_empty() {
                 s.size.clone()
             } else if s.short {
@@ -122,8 +122,14 @@ pub fn run(args: &BenchArgs, device: &str) -> Result<()> {
     }
 }
 
-fn open(device: &str, short: bool, iters: Option<usize>, warmup: Option<usize>) -> Result<(Target, Reps)> {
-    let target = Target::open(device)?;
+fn open(
+    device: &str,
+    precision: Option<&str>,
+    short: bool,
+    iters: Option<usize>,
+    warmup: Option<usize>,
+) -> Result<(Target, Reps)> {
+    let target = Target::open(device, precision)?;
     let mut reps = whole::default_reps(&target, short);
     reps.iters = iters.unwrap_or(reps.iters);
     reps.warmup = warmup.unwrap_or(reps.warmup);
@@ -148,7 +154,7 @@ fn write_whole_json(results: &[WholeResult], json: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
-fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
+fn run_kernels(k: &KernelArgs, device: &str, precision: Option<&str>) -> Result<()> {
     let table = shapes::table(k.short);
     if k.shapes {
         print!("{}", shapes::format_table(&table));
@@ -157,7 +163,7 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
     if !kernels::cases(&table).iter().any(|c| kernels::selected(c, k.filter.as_deref())) {
         bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
     }
-    let target = Target::open(device)?;
+    let target = Target::open(device, precision)?;
     if target.is_emu() && !k.short && k.filter.is_none() {
         eprintln!("note: the emulator runs the full shapes very slowly (hours); use --short or --filter");
     }
@@ -169,7 +175,12 @@ fn run_kernels(k: &KernelArgs, device: &str) -> Result<()> {
         &mut |l| println!("{}\n\n{}", report::limits_text(l), report::row_header()),
         &mut |r| println!("{}", report::row_line(r)),
     );
-    let name = format!("kernels-{}{}.md", target.name.replace(':', ""), if k.short { "-short" } else { "" });
+    let name = format!(
+        "kernels-{}-{}{}.md",
+        target.name.replace(':', ""),
+        target.precision,
+        if k.short { "-short" } else { "" }
+    );
     let md_path = report::report_path(k.out_dir.as_deref(), &name);
     crate::io::atomic::write_bytes_atomic(
         &md_path,

@@ -13,7 +13,7 @@
 //! where at most 29 of 32 rows are padding instead of 125 of 128.
 
 use super::launch::{launch, split, Args, GEMM_BK};
-use super::Runtime;
+use super::{DevBuf, Runtime};
 use crate::backend::precision::Precision;
 use crate::backend::ConvGeom;
 
@@ -114,17 +114,43 @@ pub fn plan(op: ConvOp, g: &ConvGeom) -> (Tile, usize, usize) {
     (tile, splits, chunk)
 }
 
-/// Launches `op` of precision `p` (tf32 or bf16) writing `splits` partial outputs into `out`
-/// (inputs `a`, `b` in the order of the SIMT kernels: fwd x, w; dgrad gy, w; wgrad x, gy).
+/// Output blocks of a launch with `tile` (all phases).
+pub fn out_blocks(op: ConvOp, g: &ConvGeom, tile: Tile) -> usize {
+    let (m, n, _, z) = gemm_view(op, g);
+    tile.blocks(m, n) * z
+}
+
+/// The arguments of a conv kernel, SIMT (kernels/conv.cu) or tensor-core: inputs `a`, `b`
+/// (fwd x, w; dgrad gy, w; wgrad x, gy), the output, the geometry, the K chunk of a split,
+/// then the magic multipliers of the divisors its K loop needs.
+pub fn kernel_args(op: ConvOp, g: &ConvGeom, a: &DevBuf, b: &DevBuf, out: &DevBuf, chunk: usize) -> Args {
+    let args = conv_args(Args::new().buf(a).buf(b).buf(out), g).int(chunk);
+    match op {
+        ConvOp::Fwd => {
+            let a = with_magic(with_magic(args, g.kh * g.kw), g.kw);
+            with_magic(with_magic(a, g.oh * g.ow), g.ow)
+        }
+        ConvOp::Dgrad => {
+            let a = with_magic(args, g.c_out);
+            // A phase has ceil(kw / s) or floor(kw / s) taps per row (a phase without taps
+            // computes nothing, so its multiplier is never used: pass that of 1).
+            with_magic(with_magic(a, g.kw.div_ceil(g.stride)), (g.kw / g.stride).max(1))
+        }
+        ConvOp::Wgrad => with_magic(with_magic(args, g.oh * g.ow), g.ow),
+    }
+}
+
+/// Launches `op` in precision `p` (tf32 or bf16) with `tile`, writing `splits` partial
+/// outputs of K chunks `chunk` into `out`.
 #[allow(clippy::too_many_arguments)]
 pub fn launch_conv(
     rt: &dyn Runtime,
     op: ConvOp,
     p: Precision,
     g: &ConvGeom,
-    a: &super::DevBuf,
-    b: &super::DevBuf,
-    out: &super::DevBuf,
+    a: &DevBuf,
+    b: &DevBuf,
+    out: &DevBuf,
     tile: Tile,
     splits: usize,
     chunk: usize,
@@ -137,22 +163,8 @@ pub fn launch_conv(
         ConvOp::Wgrad => "wgrad",
     };
     let kernel = format!("conv_{name}_{p}_{}x{}", tile.bm, tile.bn);
-    let mut args = conv_args(Args::new().buf(a).buf(b).buf(out), g).int(chunk);
-    args = match op {
-        ConvOp::Fwd => {
-            let a = with_magic(with_magic(args, g.kh * g.kw), g.kw);
-            with_magic(with_magic(a, g.oh * g.ow), g.ow)
-        }
-        ConvOp::Dgrad => {
-            let a = with_magic(args, g.c_out);
-            // A phase has ceil(kw / s) or floor(kw / s) taps per row (a phase without taps
-            // computes nothing, so its multiplier is never used: pass that of 1).
-            with_magic(with_magic(a, g.kw.div_ceil(g.stride)), (g.kw / g.stride).max(1))
-        }
-        ConvOp::Wgrad => with_magic(with_magic(args, g.oh * g.ow), g.ow),
-    };
     let grid = [n.div_ceil(tile.bn), m.div_ceil(tile.bm), splits * z];
-    launch(rt, "conv_tc", &kernel, grid, TC_THREADS, args);
+    launch(rt, "conv_tc", &kernel, grid, TC_THREADS, kernel_args(op, g, a, b, out, chunk));
 }
 
 #[cfg(test)]
