@@ -441,82 +441,82 @@ __device__ void conv_dgrad_tc(const float* gy, const float* w, float* gx, ConvSh
 #define WGRAD_ARGS unsigned m_ohw, unsigned s_ohw, unsigned m_ow, unsigned s_ow
 #define WGRAD_PASS m_ohw, s_ohw, m_ow, s_ow
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_tf32_128x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_tf32_128x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<128, 64, false>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_tf32_128x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_tf32_128x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<128, 64, false>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_tf32_128x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_tf32_128x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<128, 64, false>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_tf32_64x128(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_tf32_64x128(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<64, 128, false>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_tf32_64x128(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_tf32_64x128(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<64, 128, false>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_tf32_64x128(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_tf32_64x128(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<64, 128, false>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_tf32_64x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_tf32_64x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<64, 64, false>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_tf32_64x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_tf32_64x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<64, 64, false>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_tf32_64x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_tf32_64x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<64, 64, false>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_tf32_32x32(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_tf32_32x32(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<32, 32, false>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_tf32_32x32(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_tf32_32x32(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<32, 32, false>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_tf32_32x32(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_tf32_32x32(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<32, 32, false>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_bf16_128x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_bf16_128x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<128, 64, true>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_bf16_128x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_bf16_128x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<128, 64, true>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_bf16_128x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_bf16_128x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<128, 64, true>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_bf16_64x128(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_bf16_64x128(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<64, 128, true>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_bf16_64x128(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_bf16_64x128(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<64, 128, true>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_bf16_64x128(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_bf16_64x128(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<64, 128, true>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_bf16_64x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_bf16_64x64(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<64, 64, true>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_bf16_64x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_bf16_64x64(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<64, 64, true>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_bf16_64x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_bf16_64x64(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<64, 64, true>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }
 
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_fwd_bf16_32x32(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_fwd_bf16_32x32(const float* x, const float* w, float* y, CONV_ARGS, int k_chunk, FWD_ARGS) {
     conv_fwd_tc<32, 32, true>(x, w, y, CONV_SHAPE, k_chunk, FWD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_dgrad_bf16_32x32(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_dgrad_bf16_32x32(const float* gy, const float* w, float* gx, CONV_ARGS, int k_chunk, DGRAD_ARGS) {
     conv_dgrad_tc<32, 32, true>(gy, w, gx, CONV_SHAPE, k_chunk, DGRAD_PASS);
 }
-extern "C" __global__ void __launch_bounds__(TC_THREADS) conv_wgrad_bf16_32x32(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
+extern "C" __global__ void __launch_bounds__(TC_THREADS, 1) conv_wgrad_bf16_32x32(const float* x, const float* gy, float* out, CONV_ARGS, int k_chunk, WGRAD_ARGS) {
     conv_wgrad_tc<32, 32, true>(x, gy, out, CONV_SHAPE, k_chunk, WGRAD_PASS);
 }

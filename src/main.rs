@@ -42,6 +42,10 @@ enum Command {
         /// Target architecture for the report.
         #[arg(long, default_value = "sm_90")]
         arch: String,
+        /// With --report: also SASS counts per kernel (HMMA, FFMA, 128-bit loads and stores,
+        /// local memory, divisions in loops), through cuobjdump.
+        #[arg(long)]
+        sass: bool,
     },
     /// Pair A and B images into A|B training images (as the reference's combine_A_and_B.py).
     Combine(cli::pix2pix::CombineArgs),
@@ -81,9 +85,9 @@ fn run() -> anyhow::Result<()> {
             print!("{}", engine::nn::summary(&model, size)?);
             Ok(())
         }
-        Command::Kernels { report, arch } => {
+        Command::Kernels { report, arch, sass } => {
             if report {
-                cli::info::kernels_report(&arch)
+                cli::info::kernels_report(&arch, sass)
             } else {
                 for (module, kernels) in engine::backend::device::sources::KERNELS {
                     println!("{module}: {}", kernels.join(", "));

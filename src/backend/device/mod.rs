@@ -11,6 +11,7 @@ pub mod emu;
 pub mod launch;
 mod ops;
 pub mod probe;
+pub mod sass;
 pub mod select;
 pub mod sources;
 pub mod tc;
