@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod io;
+pub mod metrics;
 pub mod nn;
 pub mod optim;
 pub mod pix2pix;

@@ -1,6 +1,7 @@
 //! `engine`: the command-line entry point. Errors end as one line on stderr, exit code 1.
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use engine::backend::DeviceSpec;
 use engine::cli;
 use engine::pix2pix::options::TrainOptions;
 use engine::pix2pix::test::{TestOptions, TranslateOptions};
@@ -16,8 +17,8 @@ struct Cli {
     /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
     #[arg(long, global = true, env = "ENGINE_DEVICE", default_value = "auto")]
     device: String,
-    /// Matrix-product precision of convolutions and Gram matrices: fp32, tf32 or bf16
-    /// (fp32 accumulation; default tf32 on cuda, fp32 on cpu and emu; also ENGINE_PRECISION).
+    /// Matrix-product precision of the convolutions: fp32, tf32 or bf16 (fp32 accumulation;
+    /// default tf32 on cuda, fp32 on cpu and emu; also ENGINE_PRECISION).
     #[arg(long, global = true)]
     precision: Option<String>,
     #[command(subcommand)]
@@ -79,8 +80,10 @@ fn run() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
     let sub = matches.subcommand().map(|(_, m)| explicit_ids(m)).unwrap_or_default();
+    // Parsed here, once, for every command (not by clap, so a bad value is one line).
+    let device: DeviceSpec = cli.device.parse().map_err(anyhow::Error::msg)?;
     match cli.command {
-        Command::Info => cli::info::run(),
+        Command::Info => cli::info::run(device),
         Command::Summary { model, size } => {
             print!("{}", engine::nn::summary(&model, size)?);
             Ok(())
@@ -98,19 +101,17 @@ fn run() -> anyhow::Result<()> {
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
         Command::TrainPix2pix(o) => {
-            cli::pix2pix::run_train(o, &sub, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+            cli::pix2pix::run_train(o, &sub, &cli::device::open(device, cli.precision.as_deref())?)
         }
         Command::TestPix2pix(t) => {
-            cli::pix2pix::run_test(&t, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+            cli::pix2pix::run_test(&t, &cli::device::open(device, cli.precision.as_deref())?)
         }
         Command::Translate(t) => {
-            cli::pix2pix::run_translate(&t, &cli::device::open(&cli.device, cli.precision.as_deref())?)
+            cli::pix2pix::run_translate(&t, &cli::device::open(device, cli.precision.as_deref())?)
         }
-        Command::Stylize(a) => {
-            cli::stylize::run(*a, &cli::device::open(&cli.device, cli.precision.as_deref())?)
-        }
+        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device, cli.precision.as_deref())?),
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
-        Command::Bench(b) => cli::bench::run(&b, &cli.device, cli.precision.as_deref()),
+        Command::Bench(b) => cli::bench::run(&b, device, cli.precision.as_deref()),
     }
 }
 

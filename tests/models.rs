@@ -5,8 +5,8 @@
 use engine::backend::DType;
 use engine::nn::{
     define_d, define_g, init, parse_netg, summary, Activation, BatchNorm2d, Dropout, Entry, Module,
-    NLayerDiscriminator, Norm, PixelDiscriminator, StateData, StateEntry, UnetGenerator, Vgg19, VggPooling,
-    VGG19_LAYERS,
+    NLayerDiscriminator, NetG, Norm, PixelDiscriminator, ResnetGenerator, StateData, StateEntry,
+    UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
 };
 use engine::{no_grad, Device, Tensor};
 use std::collections::HashMap;
@@ -103,6 +103,67 @@ fn unet_names_shapes_counts_match_reference() {
 }
 
 #[test]
+fn resnet_names_shapes_counts_match_reference() {
+    let d = dev();
+    for (name, blocks) in [("resnet_9blocks", 9), ("resnet_6blocks", 6)] {
+        assert_eq!(NetG::parse(name).unwrap(), NetG::Resnet { n_blocks: blocks });
+        let g = ResnetGenerator::zeroed(3, 3, blocks, 64, Norm::Instance, false, &d);
+        check_against_reference(&format!("{name}_instance.txt"), &g);
+        let via_define = define_g(name, 3, 3, 64, Norm::Instance, false, 1, &d).unwrap();
+        assert_eq!(layout(&via_define), layout(&g));
+    }
+}
+
+#[test]
+fn resnet_names_with_batch_norm_and_dropout_follow_the_reference_indices() {
+    // Batch norm: no conv bias except the last; Dropout sits at conv_block.4, shifting the
+    // second pad/conv/norm to 5/6/7 (the reference's ResnetBlock.build_conv_block).
+    let g = ResnetGenerator::zeroed(3, 2, 2, 4, Norm::Batch, true, &dev());
+    let names: Vec<String> = layout(&g).into_iter().map(|(n, _, _)| n).collect();
+    for want in [
+        "model.1.weight",
+        "model.2.running_mean",
+        "model.10.conv_block.1.weight",
+        "model.10.conv_block.2.num_batches_tracked",
+        "model.10.conv_block.6.weight",
+        "model.10.conv_block.7.weight",
+        "model.11.conv_block.7.running_var",
+        "model.12.weight",
+        "model.13.bias",
+        "model.15.weight",
+        "model.19.weight",
+        "model.19.bias",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+    assert!(!names.iter().any(|n| n == "model.1.bias" || n == "model.12.bias"), "batch norm: no conv bias");
+    assert_eq!(g.rng_state().len(), 2, "one dropout stream per block");
+    let none = ResnetGenerator::zeroed(3, 3, 1, 4, Norm::None, false, &dev());
+    assert_eq!(
+        layout(&none).into_iter().map(|(n, _, _)| n).collect::<Vec<_>>(),
+        ["model.1.weight", "model.4.weight", "model.7.weight", "model.10.conv_block.1.weight"]
+            .into_iter()
+            .chain(["model.10.conv_block.5.weight", "model.11.weight", "model.14.weight"])
+            .chain(["model.18.weight", "model.18.bias"])
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn resnet_forward_shape_and_summary_agree() {
+    let d = dev();
+    let mut g = ResnetGenerator::new(3, 2, 2, 4, Norm::Instance, false, 5, &d);
+    g.eval();
+    let _guard = no_grad();
+    for (h, w) in [(8, 8), (12, 20)] {
+        let y = g.forward(&rand(&[2, 3, h, w], 1));
+        assert_eq!(y.shape(), [2, 2, h, w]);
+        assert_eq!(g.output_shape(&[2, 3, h, w]), y.shape());
+        assert!(y.to_vec_f32().iter().all(|v| v.abs() < 1.0), "tanh output");
+    }
+}
+
+#[test]
 fn discriminator_names_shapes_counts_match_reference() {
     let d = dev();
     for norm in [Norm::Batch, Norm::Instance] {
@@ -172,7 +233,8 @@ fn parse_netg_accepts_powers_of_two_from_32() {
     }
     assert!(Norm::parse("batch").is_ok() && Norm::parse("layer").is_err());
     let d = dev();
-    assert_eq!(define_g("unet_64", 3, 3, 4, Norm::Batch, true, 1, &d).unwrap().num_downs, 6);
+    let g = define_g("unet_64", 3, 3, 4, Norm::Batch, true, 1, &d).unwrap();
+    assert_eq!(g.netg(), engine::nn::NetG::Unet { num_downs: 6 });
     assert!(define_g("unet_63", 3, 3, 4, Norm::Batch, true, 1, &d).is_err());
     let names = |m: Box<dyn Module>| m.state_dict().pop().unwrap().name;
     assert_eq!(names(define_d("basic", 6, 4, 5, Norm::Instance, 1, &d).unwrap()), "model.11.bias");
@@ -224,6 +286,15 @@ fn summaries_list_layers_shapes_and_reference_counts() {
             && v.contains("output [1, 512, 7, 7]"),
         "{v}"
     );
+    let r = summary("resnet_9blocks", None).unwrap();
+    assert!(r.contains("trainable parameters: 11,378,179"), "{r}");
+    assert!(
+        r.contains("model.10.conv_block.0")
+            && r.contains("ReflectionPad2d(1)")
+            && r.contains("[1, 3, 256, 256]")
+    );
+    assert!(summary("resnet_6blocks", Some(64)).unwrap().contains("trainable parameters: 7,837,699"));
+    assert!(summary("resnet_9blocks", Some(30)).is_err());
     assert!(summary("resnet", None).is_err());
     assert!(summary("unet_256", Some(100)).is_err());
     assert!(summary("patchgan", Some(8)).is_err());

@@ -1,8 +1,8 @@
 //! Reading `torch.save` files made by real PyTorch (scripts/make_checkpoint_fixtures.py):
 //! zip and legacy layouts, views with offsets and strides, f16/bf16/f64/int64 storages.
 
+use engine::io::checkpoint::load_pth;
 use engine::io::checkpoint::{load_checkpoint, load_checkpoint_filtered, Checkpoint, StoredDtype};
-use engine::io::pth::load_pth;
 use serde_json::Value;
 use std::path::PathBuf;
 

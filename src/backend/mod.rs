@@ -14,8 +14,11 @@
 
 pub mod cpu;
 pub mod device;
+mod kind;
 pub mod philox;
 pub mod precision;
+
+pub use kind::{DeviceKind, DeviceSpec};
 
 use std::fmt;
 
@@ -251,8 +254,13 @@ pub struct AdamStep {
 /// `device::DeviceBackend` (f32; CUDA or the emulator).
 #[allow(clippy::wrong_self_convention)] // from_* take &self: the backend owns the storage
 pub trait Backend {
+    /// Which device this backend computes on.
+    fn kind(&self) -> DeviceKind;
+
     /// "cpu", "cuda:0", "emu".
-    fn name(&self) -> String;
+    fn name(&self) -> String {
+        self.kind().to_string()
+    }
 
     /// Precision of the convolutions and Gram matrices (fp32 unless a device backend was
     /// asked for tf32 or bf16).

@@ -1,6 +1,7 @@
 //! Matrix-multiply precision of the convolutions and Gram matrices (`--precision`,
 //! `ENGINE_PRECISION`). Everything else (weights, optimiser state, norms, losses) is fp32.
 
+use super::DeviceKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -25,8 +26,8 @@ impl Precision {
 
     /// PyTorch's defaults: TF32 convolutions on a GPU; the CPU (and, unless asked, the
     /// emulator, whose CI parity tests compare with the CPU) computes in fp32.
-    pub fn default_for(device: &str) -> Precision {
-        if device.starts_with("cuda") {
+    pub fn default_for(device: DeviceKind) -> Precision {
+        if device.is_cuda() {
             Precision::Tf32
         } else {
             Precision::Fp32
@@ -35,13 +36,13 @@ impl Precision {
 
     /// The precision asked for (flag, else `ENGINE_PRECISION`, else the device's default),
     /// checked against the device: the CPU backend computes in fp32 only.
-    pub fn resolve(flag: Option<&str>, device: &str) -> Result<Precision, String> {
+    pub fn resolve(flag: Option<&str>, device: DeviceKind) -> Result<Precision, String> {
         let env = std::env::var("ENGINE_PRECISION").ok().filter(|s| !s.is_empty());
         let p = match flag.map(str::to_string).or(env) {
             Some(s) => s.parse()?,
             None => Precision::default_for(device),
         };
-        if device == "cpu" && p != Precision::Fp32 {
+        if device == DeviceKind::Cpu && p != Precision::Fp32 {
             return Err(format!(
                 "--precision {p} needs a device backend (cuda or emu); the cpu backend computes in fp32"
             ));
@@ -87,10 +88,10 @@ mod tests {
     fn parse_defaults_and_cpu_check() {
         assert_eq!("bf16".parse::<Precision>(), Ok(Precision::Bf16));
         assert!("fp16".parse::<Precision>().unwrap_err().contains("expected fp32, tf32 or bf16"));
-        assert_eq!(Precision::default_for("cuda:1"), Precision::Tf32);
-        assert_eq!(Precision::default_for("emu"), Precision::Fp32);
-        assert_eq!(Precision::resolve(Some("tf32"), "emu"), Ok(Precision::Tf32));
-        assert!(Precision::resolve(Some("bf16"), "cpu")
+        assert_eq!(Precision::default_for(DeviceKind::Cuda(1)), Precision::Tf32);
+        assert_eq!(Precision::default_for(DeviceKind::Emu), Precision::Fp32);
+        assert_eq!(Precision::resolve(Some("tf32"), DeviceKind::Emu), Ok(Precision::Tf32));
+        assert!(Precision::resolve(Some("bf16"), DeviceKind::Cpu)
             .unwrap_err()
             .contains("cpu backend computes in fp32"));
     }

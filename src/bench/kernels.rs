@@ -18,10 +18,10 @@ use serde::Serialize;
 /// index, a race or an unwritten element lands far above.
 pub const TOLERANCE: f64 = 1e-4;
 
-/// Validation tolerance of a case: the precision's for the matrix products (convolutions and
-/// Gram matrices, tensor cores in tf32 / bf16), fp32's for everything else.
+/// Validation tolerance of a case: the precision's for the convolutions (tensor cores in
+/// tf32 / bf16), fp32's for everything else.
 pub fn tolerance(op: &str, p: crate::backend::precision::Precision) -> f64 {
-    if op.starts_with("conv") || op.starts_with("gram") {
+    if op.starts_with("conv") {
         p.tolerance().max(TOLERANCE)
     } else {
         TOLERANCE
@@ -536,7 +536,7 @@ pub struct Row {
     /// ||device - ref|| / ||ref|| against the CPU in f64 (NaN: an unwritten element).
     pub rel_err: f64,
     pub max_abs_err: f64,
-    /// The rel_err allowed (the precision's for convolutions and Gram matrices).
+    /// The rel_err allowed (the precision's for convolutions).
     pub tolerance: f64,
     /// Kernel launches per call (device backend).
     pub launches: Option<u64>,
@@ -692,7 +692,7 @@ pub struct KernelOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelReport {
     pub device: String,
-    /// Of the convolutions and Gram matrices ("fp32", "tf32", "bf16").
+    /// Of the convolutions ("fp32", "tf32", "bf16").
     pub precision: String,
     pub short: bool,
     pub limits: Limits,
@@ -733,7 +733,7 @@ pub fn run(
         rows.push(row);
     }
     KernelReport {
-        device: target.name.clone(),
+        device: target.kind.to_string(),
         precision: target.precision.to_string(),
         short: opts.short,
         limits,

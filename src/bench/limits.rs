@@ -5,7 +5,7 @@
 use super::timing::{measure, Budget};
 use super::Target;
 use crate::backend::device::probe;
-use crate::backend::{DType, Storage};
+use crate::backend::{DType, DeviceKind, Storage};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -136,12 +136,11 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
             }
         }
     };
-    let (device, fp32_gflops, fp32_source) = if target.is_cuda() {
-        let ordinal: usize = target.name.strip_prefix("cuda:").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (device, fp32_gflops, fp32_source) = if let DeviceKind::Cuda(ordinal) = target.kind {
         let name = probe::gpus()
             .ok()
             .and_then(|g| g.into_iter().find(|g| g.ordinal == ordinal))
-            .map_or_else(|| target.name.clone(), |g| g.name);
+            .map_or_else(|| target.kind.to_string(), |g| g.name);
         match datasheet_fp32(&name) {
             Some((gflops, source)) => (name, Some(gflops), source),
             None => {
@@ -150,7 +149,7 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
         }
     } else {
         let n = if short { 1024 } else { 2048 };
-        let gflops = sgemm_gflops(n, &budget, target);
+        let gflops = sgemm_gflops(n, &budget);
         let host = cpu_name();
         let device = if target.is_emu() { format!("emu on {host}") } else { host };
         (device, Some(gflops), format!("measured: {n}x{n}x{n} sgemm (gemm crate, all threads), median"))
@@ -159,16 +158,11 @@ pub fn measure_limits(target: &Target, short: bool) -> Limits {
 }
 
 /// Median GFLOP/s of an n^3 f32 matrix product through the `gemm` crate on every thread.
-fn sgemm_gflops(n: usize, budget: &Budget, target: &Target) -> f64 {
+fn sgemm_gflops(n: usize, budget: &Budget) -> f64 {
     let a: Vec<f32> = (0..n * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
     let b = a.clone();
     let mut c = vec![0.0f32; n * n];
-    let host = Target {
-        device: crate::tensor::Device::cpu(),
-        runtime: None,
-        name: target.name.clone(),
-        precision: target.precision,
-    };
+    let host = Target::cpu();
     let st = measure(&host, budget, &mut || {
         // SAFETY: a, b, c are n x n row-major and c does not alias a or b.
         unsafe {

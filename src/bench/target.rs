@@ -3,8 +3,9 @@
 
 use crate::backend::device::{select::open_runtime, DeviceBackend, Runtime};
 use crate::backend::precision::Precision;
+use crate::backend::DeviceKind;
 use crate::tensor::Device;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,45 +14,40 @@ pub struct Target {
     pub device: Device,
     /// The runtime of `emu` and `cuda:N`; None on the CPU.
     pub runtime: Option<Arc<dyn Runtime>>,
-    /// "cpu", "emu", "cuda:0".
-    pub name: String,
-    /// Of the convolutions and Gram matrices.
+    pub kind: DeviceKind,
+    /// Of the convolutions.
     pub precision: Precision,
 }
 
 impl Target {
     pub fn cpu() -> Target {
-        Target { device: Device::cpu(), runtime: None, name: "cpu".into(), precision: Precision::Fp32 }
+        Target { device: Device::cpu(), runtime: None, kind: DeviceKind::Cpu, precision: Precision::Fp32 }
     }
 
     fn with_runtime(rt: Arc<dyn Runtime>, precision: Precision) -> Target {
-        let name = rt.name();
+        let kind = rt.kind();
         let backend = DeviceBackend::new(rt.clone()).with_precision(precision);
-        Target { device: Device::new(Rc::new(backend)), runtime: Some(rt), name, precision }
+        Target { device: Device::new(Rc::new(backend)), runtime: Some(rt), kind, precision }
     }
 
-    /// `cpu`, `emu`, `cuda`, `cuda:N` or `auto` (as `--device`; auto says what it picked),
-    /// in `precision` (as `--precision`; None: ENGINE_PRECISION or the device's default).
-    pub fn open(spec: &str, precision: Option<&str>) -> Result<Target> {
-        let t = match open_runtime(spec)? {
-            Some(rt) => {
-                let p = Precision::resolve(precision, &rt.name()).map_err(|e| anyhow!(e))?;
-                Target::with_runtime(rt, p)
-            }
-            None => {
-                Precision::resolve(precision, "cpu").map_err(|e| anyhow!(e))?;
-                Target::cpu()
-            }
-        };
-        eprintln!("precision: {}", t.precision);
-        Ok(t)
+    /// The device `kind` (`auto` is resolved before: `device::select::resolve`) in fp32.
+    pub fn open(kind: DeviceKind) -> Result<Target> {
+        Target::open_with(kind, Precision::Fp32)
+    }
+
+    /// The device `kind` with its convolutions in `precision` (the CPU runs fp32 only).
+    pub fn open_with(kind: DeviceKind, precision: Precision) -> Result<Target> {
+        Ok(match open_runtime(kind)? {
+            Some(rt) => Target::with_runtime(rt, precision),
+            None => Target::cpu(),
+        })
     }
 
     pub fn is_cuda(&self) -> bool {
-        self.name.starts_with("cuda")
+        self.kind.is_cuda()
     }
     pub fn is_emu(&self) -> bool {
-        self.name == "emu"
+        self.kind == DeviceKind::Emu
     }
 
     /// Milliseconds of device work queued by `f` (CUDA events; wall clock elsewhere).
@@ -105,7 +101,7 @@ mod tests {
 
     #[test]
     fn emulator_reports_peak_memory_and_launches() {
-        let t = Target::open("emu", None).unwrap();
+        let t = Target::open(DeviceKind::Emu).unwrap();
         let _ = t.take_peak_bytes();
         let before = launch_count();
         let a = t.device.full(1 << 16, 1.0, DType::F32);
@@ -123,7 +119,7 @@ mod tests {
 
     #[test]
     fn unknown_device_is_a_clear_error() {
-        let e = Target::open("tpu", None).err().unwrap().to_string();
+        let e = "tpu".parse::<crate::backend::DeviceSpec>().err().unwrap();
         assert!(e.contains("unknown --device 'tpu'"), "{e}");
     }
 }

@@ -25,7 +25,7 @@ pub struct WholeResult {
     /// "pix2pix-step", "style-iter", "unet-forward".
     pub bench: String,
     pub device: String,
-    /// Of the convolutions and Gram matrices.
+    /// Of the convolutions.
     pub precision: String,
     pub config: String,
     pub size: usize,
@@ -90,7 +90,7 @@ fn result(
     let (stats, launches, peak) = timed;
     WholeResult {
         bench: bench.into(),
-        device: target.name.clone(),
+        device: target.kind.to_string(),
         precision: target.precision.to_string(),
         config,
         size,

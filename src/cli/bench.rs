@@ -1,5 +1,6 @@
 //! `engine bench kernels | pix2pix-step | style-iter | unet-forward`.
 
+use crate::backend::DeviceSpec;
 use crate::bench::kernels::{self, KernelOptions};
 use crate::bench::whole::{self, Reps, WholeResult};
 use crate::bench::{report, shapes, Target};
@@ -85,7 +86,7 @@ pub struct StyleArgs {
     pub json: Option<PathBuf>,
 }
 
-pub fn run(args: &BenchArgs, device: &str, precision: Option<&str>) -> Result<()> {
+pub fn run(args: &BenchArgs, device: DeviceSpec, precision: Option<&str>) -> Result<()> {
     match &args.what {
         BenchCommand::Kernels(k) => run_kernels(k, device, precision),
         BenchCommand::Pix2pixStep(s) => {
@@ -123,13 +124,13 @@ pub fn run(args: &BenchArgs, device: &str, precision: Option<&str>) -> Result<()
 }
 
 fn open(
-    device: &str,
+    device: DeviceSpec,
     precision: Option<&str>,
     short: bool,
     iters: Option<usize>,
     warmup: Option<usize>,
 ) -> Result<(Target, Reps)> {
-    let target = Target::open(device, precision)?;
+    let target = open_target(device, precision)?;
     let mut reps = whole::default_reps(&target, short);
     reps.iters = iters.unwrap_or(reps.iters);
     reps.warmup = warmup.unwrap_or(reps.warmup);
@@ -154,7 +155,7 @@ fn write_whole_json(results: &[WholeResult], json: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
-fn run_kernels(k: &KernelArgs, device: &str, precision: Option<&str>) -> Result<()> {
+fn run_kernels(k: &KernelArgs, device: DeviceSpec, precision: Option<&str>) -> Result<()> {
     let table = shapes::table(k.short);
     if k.shapes {
         print!("{}", shapes::format_table(&table));
@@ -163,7 +164,7 @@ fn run_kernels(k: &KernelArgs, device: &str, precision: Option<&str>) -> Result<
     if !kernels::cases(&table).iter().any(|c| kernels::selected(c, k.filter.as_deref())) {
         bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
     }
-    let target = Target::open(device, precision)?;
+    let target = open_target(device, precision)?;
     if target.is_emu() && !k.short && k.filter.is_none() {
         eprintln!("note: the emulator runs the full shapes very slowly (hours); use --short or --filter");
     }
@@ -176,9 +177,8 @@ fn run_kernels(k: &KernelArgs, device: &str, precision: Option<&str>) -> Result<
         &mut |r| println!("{}", report::row_line(r)),
     );
     let name = format!(
-        "kernels-{}-{}{}.md",
-        target.name.replace(':', ""),
-        target.precision,
+        "kernels-{}{}.md",
+        target.kind.to_string().replace(':', ""),
         if k.short { "-short" } else { "" }
     );
     let md_path = report::report_path(k.out_dir.as_deref(), &name);
@@ -195,4 +195,9 @@ fn run_kernels(k: &KernelArgs, device: &str, precision: Option<&str>) -> Result<
         bail!("{} kernel case(s) FAILED validation against the CPU reference", rep.failures());
     }
     Ok(())
+}
+
+fn open_target(device: DeviceSpec, precision: Option<&str>) -> Result<Target> {
+    let kind = super::device::resolve(device);
+    Target::open_with(kind, super::device::precision(precision, kind)?)
 }

@@ -1,23 +1,36 @@
-//! `--device auto|cpu|cuda|cuda:N|emu` (also `ENGINE_DEVICE`) and `--precision fp32|tf32|bf16`
-//! (also `ENGINE_PRECISION`; default tf32 on cuda, fp32 elsewhere) as the `Device` tensors use.
+//! `--device auto|cpu|cuda|cuda:N|emu` (also `ENGINE_DEVICE`, parsed by clap into a
+//! `DeviceSpec`) resolved once per command, and opened as the `Device` tensors use, with
+//! `--precision fp32|tf32|bf16` (also `ENGINE_PRECISION`; default tf32 on cuda, else fp32).
 
-use crate::backend::device::{select::open_runtime, DeviceBackend};
+use crate::backend::device::select::{self, open_runtime};
+use crate::backend::device::DeviceBackend;
 use crate::backend::precision::Precision;
+use crate::backend::{DeviceKind, DeviceSpec};
 use crate::tensor::Device;
 use anyhow::{anyhow, Result};
 use std::rc::Rc;
 
-pub fn open(spec: &str, precision: Option<&str>) -> Result<Device> {
-    let device = match open_runtime(spec)? {
-        Some(rt) => {
-            let p = Precision::resolve(precision, &rt.name()).map_err(|e| anyhow!(e))?;
-            Device::new(Rc::new(DeviceBackend::new(rt).with_precision(p)))
-        }
-        None => {
-            Precision::resolve(precision, "cpu").map_err(|e| anyhow!(e))?;
-            Device::cpu()
-        }
-    };
-    eprintln!("precision: {} (convolutions and Gram matrices on {})", device.precision(), device.name());
-    Ok(device)
+/// The device `spec` names; for `auto`, says on stderr which one it chose and why.
+pub fn resolve(spec: DeviceSpec) -> DeviceKind {
+    let (kind, note) = select::resolve(spec);
+    if let Some(note) = note {
+        eprintln!("device: {note}");
+    }
+    kind
+}
+
+/// The precision `flag` (or ENGINE_PRECISION) asks for on `kind`, printed on stderr.
+pub fn precision(flag: Option<&str>, kind: DeviceKind) -> Result<Precision> {
+    let p = Precision::resolve(flag, kind).map_err(|e| anyhow!(e))?;
+    eprintln!("precision: {p} (convolutions on {kind})");
+    Ok(p)
+}
+
+pub fn open(spec: DeviceSpec, flag: Option<&str>) -> Result<Device> {
+    let kind = resolve(spec);
+    let p = precision(flag, kind)?;
+    Ok(match open_runtime(kind)? {
+        Some(rt) => Device::new(Rc::new(DeviceBackend::new(rt).with_precision(p))),
+        None => Device::cpu(),
+    })
 }

@@ -109,7 +109,7 @@ fn apply_builtin_preset(o: &mut TrainOptions, explicit: &HashSet<String>, gpu: b
 pub fn run_train(mut o: TrainOptions, explicit: &HashSet<String>, device: &Device) -> Result<()> {
     let builtin = o.dataroot.is_none() && o.dir_a.is_none();
     if builtin {
-        apply_builtin_preset(&mut o, explicit, !device.is_cpu())?;
+        apply_builtin_preset(&mut o, explicit, device.kind().is_cuda())?;
     }
     let name = match (&o.name, &o.dataroot) {
         (Some(n), _) => n.clone(),

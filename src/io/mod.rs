@@ -4,4 +4,3 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod download;
 pub mod image;
-pub mod pth;

@@ -10,9 +10,11 @@
 mod activation;
 mod conv;
 mod dropout;
+mod generator;
 pub mod init;
 mod norm;
 mod patchgan;
+mod resnet;
 mod sequential;
 mod state;
 pub mod summary;
@@ -22,13 +24,18 @@ mod vgg;
 pub use activation::{Activation, Pool2d};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
+pub use generator::{define_g, Generator, NetG};
 pub use init::Init;
 pub use norm::{BatchNorm2d, InstanceNorm2d, Norm};
-pub use patchgan::{define_d, NLayerDiscriminator, PixelDiscriminator};
+pub use patchgan::{
+    define_d, nlayer_receptive_field, parse_netd, receptive_field, DiscriminatorKind, NLayerDiscriminator,
+    PixelDiscriminator,
+};
+pub use resnet::{ReflectionPad2d, ResnetGenerator};
 pub use sequential::Sequential;
 pub use state::{StateData, StateEntry};
 pub use summary::{summary, SummaryRow, SUMMARY_MODELS};
-pub use unet::{define_g, parse_netg, UnetGenerator};
+pub use unet::{netg_has_skips, parse_netg, UnetGenerator};
 pub use vgg::{channel_affine, Vgg19, VggPooling, VGG19_LAYERS, VGG_MEAN, VGG_STD};
 
 use crate::tensor::Tensor;

@@ -3,7 +3,8 @@
 //! described instantly; tests check them against real forwards on small models.
 
 use super::{
-    Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
+    DiscriminatorKind, Module, NLayerDiscriminator, NetG, Norm, PixelDiscriminator, ResnetGenerator,
+    UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
 };
 use crate::tensor::Device;
 use anyhow::{bail, Result};
@@ -36,42 +37,85 @@ pub(crate) fn leaf_row(
 }
 
 /// The models `summary` knows, with the reference's default configuration.
-pub const SUMMARY_MODELS: [&str; 5] = ["unet_256", "unet_128", "patchgan", "pixelgan", "vgg19"];
+pub const SUMMARY_MODELS: [&str; 11] = [
+    "unet_256",
+    "unet_128",
+    "encoder_decoder_256",
+    "resnet_9blocks",
+    "resnet_6blocks",
+    "patchgan",
+    "pixelgan",
+    "patch16",
+    "patch70",
+    "patch286",
+    "vgg19",
+];
 
 /// A layer table for `model` (one of `SUMMARY_MODELS`, or any `unet_N`) at its natural
 /// input size, or at `size` x `size` when given. Configuration: the pix2pix defaults
-/// (3 -> 3 channels, ngf = ndf = 64, batch norm, dropout in G, 6-channel input to D);
-/// vgg19 is the whole feature stack (to pool5) with max pooling.
+/// (3 -> 3 channels, ngf = ndf = 64, batch norm, dropout in G, 6-channel input to D); the
+/// ResNet generators with the CycleGAN defaults (instance norm, no dropout); vgg19 is the whole feature stack (to pool5) with max pooling.
 pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
     // Parameters are allocated (zeros) but never computed on.
     let dev = Device::cpu();
+    let d_input = vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)];
     let (title, net, input): (String, Box<dyn Module>, Vec<usize>) = match model {
-        "patchgan" => (
-            "NLayerDiscriminator(input_nc 6, ndf 64, n_layers 3, norm batch)".into(),
-            Box::new(NLayerDiscriminator::zeroed(6, 64, 3, Norm::Batch, &dev)),
-            vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)],
-        ),
-        "pixelgan" => (
-            "PixelDiscriminator(input_nc 6, ndf 64, norm batch)".into(),
-            Box::new(PixelDiscriminator::zeroed(6, 64, Norm::Batch, &dev)),
-            vec![1, 6, size.unwrap_or(256), size.unwrap_or(256)],
-        ),
+        "patchgan" | "pixelgan" | "patch16" | "patch70" | "patch286" => {
+            let name = match model {
+                "patchgan" => "basic",
+                "pixelgan" => "pixel",
+                other => other,
+            };
+            match super::parse_netd(name, 3)? {
+                DiscriminatorKind::NLayer(n) => {
+                    let d = NLayerDiscriminator::zeroed(6, 64, n, Norm::Batch, &dev);
+                    let rf = d.receptive_field();
+                    let title = format!(
+                        "NLayerDiscriminator(input_nc 6, ndf 64, n_layers {n}, norm batch), \
+                         receptive field {rf}x{rf}"
+                    );
+                    (title, Box::new(d), d_input)
+                }
+                DiscriminatorKind::Pixel => {
+                    let d = PixelDiscriminator::zeroed(6, 64, Norm::Batch, &dev);
+                    let rf = d.receptive_field();
+                    let title = format!(
+                        "PixelDiscriminator(input_nc 6, ndf 64, norm batch), receptive field {rf}x{rf}"
+                    );
+                    (title, Box::new(d), d_input)
+                }
+            }
+        }
         "vgg19" => (
             "VGG-19 features (torchvision names), max pooling".into(),
             Box::new(Vgg19::new(VggPooling::Max, "pool5", &dev)?),
             vec![1, 3, size.unwrap_or(224), size.unwrap_or(224)],
         ),
-        _ if model.starts_with("unet_") => {
+        "resnet_9blocks" | "resnet_6blocks" => {
+            let n_blocks = if model == "resnet_9blocks" { 9 } else { 6 };
+            let s = size.unwrap_or(NetG::Resnet { n_blocks }.natural_size());
+            if !s.is_multiple_of(4) || s < 8 {
+                bail!("{model} needs an input side divisible by 4 and at least 8, got {s}");
+            }
+            (
+                format!("ResnetGenerator(input_nc 3, output_nc 3, ngf 64, norm instance, no dropout, n_blocks {n_blocks})"),
+                Box::new(ResnetGenerator::zeroed(3, 3, n_blocks, 64, Norm::Instance, false, &dev)),
+                vec![1, 3, s, s],
+            )
+        }
+        _ if model.starts_with("unet_") || model.starts_with("encoder_decoder_") => {
             let downs = super::parse_netg(model)?;
+            let skips = super::netg_has_skips(model);
             let s = size.unwrap_or(1 << downs);
             if !s.is_multiple_of(1 << downs) {
                 bail!("{model} needs an input side divisible by {}, got {s}", 1 << downs);
             }
             (
                 format!(
-                    "UnetGenerator(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)"
+                    "{}(input_nc 3, output_nc 3, num_downs {downs}, ngf 64, norm batch, dropout)",
+                    if skips { "UnetGenerator" } else { "EncoderDecoder (U-Net without skips)" }
                 ),
-                Box::new(UnetGenerator::zeroed(3, 3, downs, 64, Norm::Batch, true, &dev)),
+                Box::new(UnetGenerator::build(3, 3, downs, 64, Norm::Batch, true, skips, &dev)),
                 vec![1, 3, s, s],
             )
         }
@@ -80,8 +124,16 @@ pub fn summary(model: &str, size: Option<usize>) -> Result<String> {
     if model == "vgg19" && input[2] < 32 {
         bail!("vgg19 needs an input of at least 32x32 (five 2x2 poolings), got {}", input[2]);
     }
-    if model == "patchgan" && input[2] < 24 {
-        bail!("patchgan needs an input of at least 24x24, got {}", input[2]);
+    if let Some(Ok(DiscriminatorKind::NLayer(n))) = match model {
+        "patchgan" => Some(Ok(DiscriminatorKind::NLayer(3))),
+        m if m.starts_with("patch") => Some(super::parse_netd(m, 3)),
+        _ => None,
+    } {
+        // Every stride-2 layer halves the side and the two stride-1 4x4 layers take 3 each.
+        let min = (1 << n) * 3;
+        if input[2] < min {
+            bail!("{model} needs an input of at least {min}x{min}, got {}", input[2]);
+        }
     }
     let mut rows = Vec::new();
     let output = net.summarize("", &input, &mut rows);

@@ -16,30 +16,26 @@ use super::{Activation, Conv2d, ConvTranspose2d, Dropout, Entry, Module, Norm, S
 use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Result};
 
-/// `unet_N` -> number of downsamplings log2(N). N must be a power of two >= 32 (the
-/// structure has at least five levels).
+/// `unet_N` or `encoder_decoder_N` -> number of downsamplings log2(N). N must be a power
+/// of two >= 32 (the structure has at least five levels).
 pub fn parse_netg(name: &str) -> Result<usize> {
-    let n = name.strip_prefix("unet_").and_then(|n| n.parse::<usize>().ok());
+    let n = name
+        .strip_prefix("unet_")
+        .or_else(|| name.strip_prefix("encoder_decoder_"))
+        .and_then(|n| n.parse::<usize>().ok());
     match n {
         Some(n) if n >= 32 && n.is_power_of_two() => Ok(n.trailing_zeros() as usize),
-        _ => bail!("unknown generator `{name}` (expected unet_N with N a power of two, at least 32: unet_256, unet_128, ...)"),
+        _ => bail!(
+            "unknown generator `{name}` (expected unet_N or encoder_decoder_N with N a power of two, \
+             at least 32: unet_256, unet_128, encoder_decoder_256, ...)"
+        ),
     }
 }
 
-/// The reference's `define_G` for `unet_N` names, initialised from `seed`.
-#[allow(clippy::too_many_arguments)]
-pub fn define_g(
-    netg: &str,
-    input_nc: usize,
-    output_nc: usize,
-    ngf: usize,
-    norm: Norm,
-    use_dropout: bool,
-    seed: u64,
-    device: &Device,
-) -> Result<UnetGenerator> {
-    let num_downs = parse_netg(netg)?;
-    Ok(UnetGenerator::new(input_nc, output_nc, num_downs, ngf, norm, use_dropout, seed, device))
+/// Whether a generator name has the U-Net's skip connections (`encoder_decoder_N` is the
+/// same network without them: the paper's encoder-decoder baseline, section 4.3).
+pub fn netg_has_skips(name: &str) -> bool {
+    !name.starts_with("encoder_decoder_")
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -51,6 +47,8 @@ enum Kind {
 
 struct UnetBlock {
     outermost: bool,
+    /// Concatenate the block's input to its output (U-Net) or not (encoder-decoder).
+    skip: bool,
     model: Sequential,
 }
 
@@ -62,9 +60,12 @@ impl UnetBlock {
         sub: Option<UnetBlock>,
         kind: Kind,
         norm: Norm,
+        skip: bool,
         device: &Device,
     ) -> UnetBlock {
         let use_bias = norm.conv_bias();
+        // What the submodule returns: its output, with the skip also its input.
+        let up_in = if skip { inner_nc * 2 } else { inner_nc };
         let downconv = Conv2d::new(input_nc, inner_nc, 4, 2, 1, use_bias, device);
         let mut m = Sequential::new();
         match kind {
@@ -72,7 +73,7 @@ impl UnetBlock {
                 m.push(downconv);
                 m.push(sub.expect("outermost block needs a submodule"));
                 m.push(Activation::Relu);
-                m.push(ConvTranspose2d::new(inner_nc * 2, outer_nc, 4, 2, 1, 0, true, device));
+                m.push(ConvTranspose2d::new(up_in, outer_nc, 4, 2, 1, 0, true, device));
                 m.push(Activation::Tanh);
             }
             Kind::Innermost => {
@@ -88,7 +89,7 @@ impl UnetBlock {
                 m.push_boxed(norm.layer(inner_nc, device));
                 m.push(sub.expect("intermediate block needs a submodule"));
                 m.push(Activation::Relu);
-                m.push(ConvTranspose2d::new(inner_nc * 2, outer_nc, 4, 2, 1, 0, use_bias, device));
+                m.push(ConvTranspose2d::new(up_in, outer_nc, 4, 2, 1, 0, use_bias, device));
                 m.push_boxed(norm.layer(outer_nc, device));
                 if dropout {
                     // Seeded for real by init_parameters.
@@ -96,13 +97,13 @@ impl UnetBlock {
                 }
             }
         }
-        UnetBlock { outermost: kind == Kind::Outermost, model: m }
+        UnetBlock { outermost: kind == Kind::Outermost, skip, model: m }
     }
 }
 
 impl Module for UnetBlock {
     fn forward(&self, x: &Tensor) -> Tensor {
-        if self.outermost {
+        if self.outermost || !self.skip {
             return self.model.forward(x);
         }
         let skip = self.model.layers[0].forward(x); // the in-place LeakyReLU, see above
@@ -117,7 +118,7 @@ impl Module for UnetBlock {
     }
     fn summarize(&self, prefix: &str, input: &[usize], rows: &mut Vec<SummaryRow>) -> Vec<usize> {
         let y = self.model.summarize(&format!("{prefix}model."), input, rows);
-        if self.outermost {
+        if self.outermost || !self.skip {
             return y;
         }
         assert_eq!(input[2..], y[2..], "U-Net block {prefix}: input {input:?} and output {y:?} differ in size (input not divisible by 2^num_downs?)");
@@ -135,6 +136,8 @@ pub struct UnetGenerator {
     pub ngf: usize,
     pub norm: Norm,
     pub use_dropout: bool,
+    /// False for the encoder-decoder (no skip connections).
+    pub skips: bool,
 }
 
 impl UnetGenerator {
@@ -168,8 +171,22 @@ impl UnetGenerator {
         use_dropout: bool,
         device: &Device,
     ) -> UnetGenerator {
+        Self::build(input_nc, output_nc, num_downs, ngf, norm, use_dropout, true, device)
+    }
+
+    /// The U-Net (`skips`) or the encoder-decoder of the same depth and widths, all zero.
+    pub fn build(
+        input_nc: usize,
+        output_nc: usize,
+        num_downs: usize,
+        ngf: usize,
+        norm: Norm,
+        use_dropout: bool,
+        skips: bool,
+        device: &Device,
+    ) -> UnetGenerator {
         assert!(num_downs >= 5, "UnetGenerator: num_downs = {num_downs}, the structure needs at least 5");
-        let mut block = UnetBlock::new(ngf * 8, ngf * 8, ngf * 8, None, Kind::Innermost, norm, device);
+        let mut block = UnetBlock::new(ngf * 8, ngf * 8, ngf * 8, None, Kind::Innermost, norm, skips, device);
         for _ in 0..num_downs - 5 {
             block = UnetBlock::new(
                 ngf * 8,
@@ -178,15 +195,17 @@ impl UnetGenerator {
                 Some(block),
                 Kind::Intermediate { dropout: use_dropout },
                 norm,
+                skips,
                 device,
             );
         }
         let plain = Kind::Intermediate { dropout: false };
-        block = UnetBlock::new(ngf * 4, ngf * 8, ngf * 4, Some(block), plain, norm, device);
-        block = UnetBlock::new(ngf * 2, ngf * 4, ngf * 2, Some(block), plain, norm, device);
-        block = UnetBlock::new(ngf, ngf * 2, ngf, Some(block), plain, norm, device);
-        let model = UnetBlock::new(output_nc, ngf, input_nc, Some(block), Kind::Outermost, norm, device);
-        UnetGenerator { model, input_nc, output_nc, num_downs, ngf, norm, use_dropout }
+        block = UnetBlock::new(ngf * 4, ngf * 8, ngf * 4, Some(block), plain, norm, skips, device);
+        block = UnetBlock::new(ngf * 2, ngf * 4, ngf * 2, Some(block), plain, norm, skips, device);
+        block = UnetBlock::new(ngf, ngf * 2, ngf, Some(block), plain, norm, skips, device);
+        let model =
+            UnetBlock::new(output_nc, ngf, input_nc, Some(block), Kind::Outermost, norm, skips, device);
+        UnetGenerator { model, input_nc, output_nc, num_downs, ngf, norm, use_dropout, skips }
     }
 
     /// Side of the square input this generator is named for (2^num_downs); any multiple works.

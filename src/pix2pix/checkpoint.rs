@@ -206,7 +206,7 @@ pub fn load_generator(
     path: &Path,
     fallback: &Arch,
     device: &crate::tensor::Device,
-) -> Result<(Arch, crate::nn::UnetGenerator)> {
+) -> Result<(Arch, crate::nn::Generator)> {
     let ck = load_checkpoint(path)?;
     let arch = match ck.metadata.get("arch") {
         Some(a) => serde_json::from_str(a)

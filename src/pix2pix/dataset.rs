@@ -3,49 +3,19 @@
 //! file names. Files are checked when the dataset opens (headers only), so bad input is
 //! reported before training starts, one clear line naming the file.
 
+use super::options::TrainOptions;
 use super::preprocess::{apply, PreprocessOptions};
 use super::rng::Rng;
 use crate::io::image::{conversion_note, is_image_path, load_rgb32f, probe};
+use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Context, Result};
-use clap::ValueEnum;
 use image::imageops;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
-pub enum Direction {
-    /// Translate the left half (A) into the right half (B).
-    #[default]
-    #[value(name = "AtoB")]
-    AtoB,
-    #[value(name = "BtoA")]
-    BtoA,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(match self {
-            Direction::AtoB => "AtoB",
-            Direction::BtoA => "BtoA",
-        })
-    }
-}
-
-impl FromStr for Direction {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "AtoB" => Ok(Direction::AtoB),
-            "BtoA" => Ok(Direction::BtoA),
-            _ => bail!("unknown direction '{s}' (AtoB or BtoA)"),
-        }
-    }
-}
+pub use super::options::Direction;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetOptions {
@@ -307,4 +277,46 @@ impl AlignedDataset {
         let (b, _, _) = apply(&target, &params, self.opts.output_nc);
         Ok(Sample { a, b, c_a: self.opts.input_nc, c_b: self.opts.output_nc, h: oh, w: ow, path })
     }
+}
+
+pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
+    DatasetOptions {
+        direction: o.direction,
+        preprocess: PreprocessOptions {
+            preprocess: o.preprocess,
+            load_size: o.load_size,
+            crop_size: o.crop_size,
+            no_flip: o.no_flip,
+        },
+        input_nc: o.input_nc,
+        output_nc: o.output_nc,
+        max_dataset_size: o.max_dataset_size,
+    }
+}
+
+pub fn open_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
+    let opts = dataset_options(o);
+    match (&o.dir_a, &o.dir_b, &o.dataroot) {
+        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, &opts),
+        (_, _, Some(root)) => AlignedDataset::open(root, phase, &opts),
+        _ => bail!("no dataset: give --dataroot DIR (with {phase}/ inside) or --dir-a/--dir-b"),
+    }
+}
+
+/// Stacks samples into (A, B) tensors [batch, c, h, w].
+pub fn batch_tensors(samples: &[Sample], device: &Device) -> Result<(Tensor, Tensor)> {
+    let first = &samples[0];
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for s in samples {
+        if (s.h, s.w) != (first.h, first.w) {
+            bail!("images in one batch differ in size after preprocessing ({} is {}x{}, {} is {}x{}): use --batch-size 1 or a cropping --preprocess", first.path.display(), first.w, first.h, s.path.display(), s.w, s.h);
+        }
+        a.extend_from_slice(&s.a);
+        b.extend_from_slice(&s.b);
+    }
+    let n = samples.len();
+    Ok((
+        Tensor::from_f32(&a, &[n, first.c_a, first.h, first.w], device),
+        Tensor::from_f32(&b, &[n, first.c_b, first.h, first.w], device),
+    ))
 }

@@ -4,8 +4,8 @@
 use super::dataset::AlignedDataset;
 use super::html::TestRow;
 use super::rng::Rng;
-use super::train::save_first;
 use crate::autograd::no_grad;
+use crate::io::image::save_chw;
 use crate::nn::Module;
 use crate::tensor::{Device, Tensor};
 use anyhow::Result;
@@ -62,4 +62,11 @@ pub fn evaluate(
     }
     let n = count.max(1) as f64;
     Ok(EvalResult { count, l1: l1_sum / n, psnr: psnr_sum / n, rows })
+}
+
+/// Saves the first image of a batch (CHW in [-1, 1]) as a PNG.
+pub fn save_first(path: &Path, t: &Tensor) -> Result<()> {
+    let (_, c, h, w) = t.dims4();
+    let data = t.to_vec_f32();
+    save_chw(path, &data[..c * h * w], c, h, w)
 }

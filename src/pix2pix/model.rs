@@ -4,10 +4,10 @@
 
 use super::options::{GanMode, NormKind, TrainOptions};
 use crate::autograd::no_grad;
-use crate::nn::{parse_netg, Module, NLayerDiscriminator, Norm, PixelDiscriminator, UnetGenerator};
+use crate::nn::{define_d, define_g, Generator, Module, NetG, Norm};
 use crate::optim::Adam;
 use crate::tensor::{Device, Tensor};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 /// Architecture of G and D; stored in checkpoint metadata so test/translate need no flags.
@@ -47,35 +47,20 @@ impl Arch {
         }
     }
 
-    pub fn generator(&self, seed: u64, device: &Device) -> Result<UnetGenerator> {
-        let num_downs = parse_netg(&self.netg)?;
-        Ok(UnetGenerator::new(
-            self.input_nc,
-            self.output_nc,
-            num_downs,
-            self.ngf,
-            self.norm(),
-            self.dropout,
-            seed,
-            device,
-        ))
+    pub fn generator(&self, seed: u64, device: &Device) -> Result<Generator> {
+        let (i, o) = (self.input_nc, self.output_nc);
+        define_g(&self.netg, i, o, self.ngf, self.norm(), self.dropout, seed, device)
     }
 
+    /// D on the (A, B) pair: `basic`, `n_layers`, `pixel` or `patchN`.
     pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
         let nc = self.input_nc + self.output_nc;
-        Ok(match self.netd.as_str() {
-            "basic" => Box::new(NLayerDiscriminator::new(nc, self.ndf, 3, self.norm(), seed, device)),
-            "n_layers" => {
-                Box::new(NLayerDiscriminator::new(nc, self.ndf, self.n_layers_d, self.norm(), seed, device))
-            }
-            "pixel" => Box::new(PixelDiscriminator::new(nc, self.ndf, self.norm(), seed, device)),
-            other => bail!("unknown --netd '{other}': expected basic, n_layers or pixel"),
-        })
+        define_d(&self.netd, nc, self.ndf, self.n_layers_d, self.norm(), seed, device)
     }
 
-    /// The side of the input must be a multiple of this (2^num_downs).
+    /// The side of the input must be a multiple of this (2^num_downs for a U-Net, 4 for a ResNet).
     pub fn stride(&self) -> Result<usize> {
-        Ok(1 << parse_netg(&self.netg)?)
+        Ok(NetG::parse(&self.netg)?.multiple())
     }
 }
 
@@ -98,7 +83,7 @@ pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
 
 pub struct Pix2Pix {
     pub arch: Arch,
-    pub g: UnetGenerator,
+    pub g: Generator,
     pub d: Box<dyn Module>,
     pub opt_g: Adam,
     pub opt_d: Adam,

@@ -2,12 +2,44 @@
 //! junyanz/pytorch-CycleGAN-and-pix2pix (pix2pix model: unet_256, basic D, batch norm,
 //! vanilla GAN, lambda_L1 100, pool size 0, Adam 2e-4 / beta1 0.5, 100 + 100 epochs).
 
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
-pub use super::dataset::Direction;
 pub use super::preprocess::Preprocess;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+pub enum Direction {
+    /// Translate the left half (A) into the right half (B).
+    #[default]
+    #[value(name = "AtoB")]
+    AtoB,
+    #[value(name = "BtoA")]
+    BtoA,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Direction::AtoB => "AtoB",
+            Direction::BtoA => "BtoA",
+        })
+    }
+}
+
+impl FromStr for Direction {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "AtoB" => Ok(Direction::AtoB),
+            "BtoA" => Ok(Direction::BtoA),
+            _ => bail!("unknown direction '{s}' (AtoB or BtoA)"),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum NormKind {
@@ -50,7 +82,7 @@ pub struct TrainOptions {
     pub input_nc: usize,
     #[arg(long, default_value_t = 3)]
     pub output_nc: usize,
-    /// Generator: unet_256, unet_128 or any unet_N (N a power of two).
+    /// Generator: unet_256, unet_128 or any unet_N (N a power of two), resnet_9blocks, resnet_6blocks.
     #[arg(long = "netg", default_value = "unet_256")]
     pub netg: String,
     /// Discriminator: basic (70x70 PatchGAN), n_layers, pixel.

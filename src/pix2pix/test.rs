@@ -3,12 +3,12 @@
 //! not be repeated; it writes `results/NAME/test_<epoch>/images/` and an `index.html`.
 
 use super::checkpoint::{load_generator, net_path};
+use super::dataset::open_dataset;
 use super::eval::{evaluate, EvalResult};
 use super::html::write_test_page;
 use super::model::Arch;
 use super::options::{NormKind, TrainOptions};
 use super::preprocess::Preprocess;
-use super::train::open_dataset;
 use crate::autograd::no_grad;
 use crate::io::image::{load_chw, save_chw};
 use crate::nn::Module;

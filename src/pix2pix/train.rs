@@ -8,18 +8,16 @@
 //! or comes from saved generator states).
 
 use super::checkpoint::{load_model, save_model, TrainState};
-use super::dataset::{AlignedDataset, DatasetOptions};
-use super::eval::{evaluate, EvalResult};
+use super::dataset::{batch_tensors, open_dataset};
+use super::eval::{evaluate, save_first, EvalResult};
 use super::html::{write_train_page, EpochImages, LossPoint};
 use super::model::{Pix2Pix, LOSS_NAMES};
 use super::options::{LrPolicy, TrainOptions};
-use super::preprocess::PreprocessOptions;
 use super::rng::Rng;
 use crate::io::atomic::write_bytes_atomic;
-use crate::io::image::save_chw;
 use crate::nn::Module;
 use crate::optim::schedule::{LrPolicy as Policy, LrScheduler};
-use crate::tensor::{Device, Tensor};
+use crate::tensor::Device;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -35,48 +33,6 @@ pub struct TrainSummary {
     pub validation: Option<EvalResult>,
 }
 
-pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
-    DatasetOptions {
-        direction: o.direction,
-        preprocess: PreprocessOptions {
-            preprocess: o.preprocess,
-            load_size: o.load_size,
-            crop_size: o.crop_size,
-            no_flip: o.no_flip,
-        },
-        input_nc: o.input_nc,
-        output_nc: o.output_nc,
-        max_dataset_size: o.max_dataset_size,
-    }
-}
-
-pub fn open_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
-    let opts = dataset_options(o);
-    match (&o.dir_a, &o.dir_b, &o.dataroot) {
-        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, &opts),
-        (_, _, Some(root)) => AlignedDataset::open(root, phase, &opts),
-        _ => bail!("no dataset: give --dataroot DIR (with {phase}/ inside) or --dir-a/--dir-b"),
-    }
-}
-
-/// Stacks samples into (A, B) tensors [batch, c, h, w].
-pub fn batch_tensors(samples: &[super::dataset::Sample], device: &Device) -> Result<(Tensor, Tensor)> {
-    let first = &samples[0];
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for s in samples {
-        if (s.h, s.w) != (first.h, first.w) {
-            bail!("images in one batch differ in size after preprocessing ({} is {}x{}, {} is {}x{}): use --batch-size 1 or a cropping --preprocess", first.path.display(), first.w, first.h, s.path.display(), s.w, s.h);
-        }
-        a.extend_from_slice(&s.a);
-        b.extend_from_slice(&s.b);
-    }
-    let n = samples.len();
-    Ok((
-        Tensor::from_f32(&a, &[n, first.c_a, first.h, first.w], device),
-        Tensor::from_f32(&b, &[n, first.c_b, first.h, first.w], device),
-    ))
-}
-
 fn scheduler(o: &TrainOptions) -> LrScheduler {
     let policy = match o.lr_policy {
         LrPolicy::Linear => Policy::Linear {
@@ -88,13 +44,6 @@ fn scheduler(o: &TrainOptions) -> LrScheduler {
         LrPolicy::Cosine => Policy::Cosine { t_max: o.n_epochs.max(1) },
     };
     LrScheduler::new(policy, o.lr)
-}
-
-/// Saves the first image of a batch (CHW in [-1, 1]) as a PNG.
-pub fn save_first(path: &Path, t: &Tensor) -> Result<()> {
-    let (_, c, h, w) = t.dims4();
-    let data = t.to_vec_f32();
-    save_chw(path, &data[..c * h * w], c, h, w)
 }
 
 pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSummary> {

@@ -1,7 +1,7 @@
 //! `Device`: a shared handle to one backend. Tensors carry it; ops dispatch through it.
 
 use crate::backend::cpu::CpuBackend;
-use crate::backend::Backend;
+use crate::backend::{Backend, DeviceKind};
 use std::ops::Deref;
 use std::rc::Rc;
 
@@ -16,10 +16,10 @@ impl Device {
         Device(Rc::new(CpuBackend))
     }
     pub fn same(&self, other: &Device) -> bool {
-        Rc::ptr_eq(&self.0, &other.0) || self.0.name() == other.0.name()
+        Rc::ptr_eq(&self.0, &other.0) || self.kind() == other.kind()
     }
     pub fn is_cpu(&self) -> bool {
-        self.0.name() == "cpu"
+        self.kind() == DeviceKind::Cpu
     }
 }
 

@@ -23,7 +23,7 @@ mod reduce;
 pub use float::Elem;
 
 use crate::backend::{
-    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+    AdamStep, Backend, Binary, ConvGeom, DType, DeviceKind, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 use float::host_dtype;
 
@@ -57,8 +57,8 @@ fn v_opt<'a, T: Elem>(s: Option<&'a Storage>, op: &str) -> Option<&'a [T]> {
 }
 
 impl Backend for CpuBackend {
-    fn name(&self) -> String {
-        "cpu".into()
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Cpu
     }
 
     // ---- memory ------------------------------------------------------------

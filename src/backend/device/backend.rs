@@ -10,7 +10,7 @@ use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pad,
 use super::Runtime;
 use crate::backend::precision::Precision;
 use crate::backend::{
-    AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
+    AdamStep, Backend, Binary, ConvGeom, DType, DeviceKind, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 
 /// The device backend. Cheap to clone; all state lives in the runtime.
@@ -42,8 +42,8 @@ impl DeviceBackend {
 }
 
 impl Backend for DeviceBackend {
-    fn name(&self) -> String {
-        self.rt.name()
+    fn kind(&self) -> DeviceKind {
+        self.rt.kind()
     }
 
     fn precision(&self) -> Precision {

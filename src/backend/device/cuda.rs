@@ -7,6 +7,7 @@ use super::alloc::CachingAllocator;
 use super::compile::{self, Target};
 use super::probe::{self, driver_message};
 use super::{sources, validate_launch, DevBuf, DeviceError, Runtime};
+use crate::backend::DeviceKind;
 use cudarc::driver::{result, sys, CudaContext, CudaFunction, CudaModule, CudaStream, DriverError};
 use cudarc::nvrtc::Ptx;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub struct CudaRuntime {
     stream: Arc<CudaStream>,
     pool: Arc<CachingAllocator>,
     target: Target,
-    name: String,
+    ordinal: usize,
     modules: Mutex<HashMap<String, Arc<CudaModule>>>,
     /// Read-locked on every launch; written once per kernel.
     functions: RwLock<HashMap<(String, String), CudaFunction>>,
@@ -60,7 +61,7 @@ impl CudaRuntime {
             stream,
             pool,
             target,
-            name: format!("cuda:{ordinal}"),
+            ordinal,
             modules: Mutex::new(HashMap::new()),
             functions: RwLock::new(HashMap::new()),
         })
@@ -129,8 +130,8 @@ impl CudaRuntime {
 }
 
 impl Runtime for CudaRuntime {
-    fn name(&self) -> String {
-        self.name.clone()
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Cuda(self.ordinal)
     }
 
     fn alloc(&self, len: usize) -> DevBuf {

@@ -12,6 +12,7 @@
 //! reproducible and a different seed explores other orders.
 
 use super::{validate_launch, DevBuf, DeviceError, DevicePool, Runtime};
+use crate::backend::DeviceKind;
 use rayon::prelude::*;
 use std::alloc::{alloc, dealloc, Layout};
 use std::collections::BTreeMap;
@@ -163,8 +164,8 @@ impl EmuRuntime {
 }
 
 impl Runtime for EmuRuntime {
-    fn name(&self) -> String {
-        "emu".into()
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Emu
     }
 
     fn alloc(&self, len: usize) -> DevBuf {

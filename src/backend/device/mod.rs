@@ -20,6 +20,7 @@ pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
 pub use emu::emu_runtime;
 
+use crate::backend::DeviceKind;
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -48,8 +49,13 @@ pub struct DeviceError(pub String);
 
 /// What the CUDA driver and the emulator both provide.
 pub trait Runtime: Send + Sync {
+    /// `Emu` or `Cuda(ordinal)`.
+    fn kind(&self) -> DeviceKind;
+
     /// "cuda:0" or "emu".
-    fn name(&self) -> String;
+    fn name(&self) -> String {
+        self.kind().to_string()
+    }
     /// `len` f32 of device memory, contents unspecified (the emulator poisons them with NaN).
     fn alloc(&self, len: usize) -> DevBuf;
     fn htod(&self, dst: &DevBuf, src: &[f32]);

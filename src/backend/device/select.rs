@@ -1,34 +1,31 @@
-//! `--device auto|cpu|cuda|cuda:N|emu` (or `ENGINE_DEVICE`) resolved to a runtime; `None`
-//! means the CPU backend. `auto` picks the first GPU when a driver and a GPU are present and
-//! says which device it chose, and why, in one line on stderr.
+//! A `DeviceSpec` resolved to a `DeviceKind` (`auto` probes for a GPU, never panicking) and a
+//! kind opened as a runtime. Nothing is printed here: `resolve` says why `auto` chose what
+//! it chose, and the caller (the CLI) shows it.
 
 use super::{cuda_runtime, emu_runtime, probe, Runtime};
-use anyhow::{anyhow, bail, Result};
+use crate::backend::{DeviceKind, DeviceSpec};
+use anyhow::{anyhow, Result};
 use std::sync::Arc;
 
-pub fn open_runtime(spec: &str) -> Result<Option<Arc<dyn Runtime>>> {
-    let cuda = |n: usize| cuda_runtime(n).map(Some).map_err(|e| anyhow!("cannot open cuda:{n}: {e}"));
+/// The device `spec` names, and for `auto` one line saying which device it chose and why.
+pub fn resolve(spec: DeviceSpec) -> (DeviceKind, Option<String>) {
     match spec {
-        "cpu" => Ok(None),
-        "emu" => Ok(Some(emu_runtime())),
-        "cuda" => cuda(0),
-        "auto" => match probe::gpus() {
+        DeviceSpec::Exact(kind) => (kind, None),
+        DeviceSpec::Auto => match probe::gpus() {
             Ok(gpus) if !gpus.is_empty() => {
-                eprintln!("device: cuda:0 ({}; auto)", gpus[0].name);
-                cuda(0)
+                (DeviceKind::Cuda(0), Some(format!("cuda:0 ({}; auto)", gpus[0].name)))
             }
-            Ok(_) => {
-                eprintln!("device: cpu (auto: no GPU found)");
-                Ok(None)
-            }
-            Err(why) => {
-                eprintln!("device: cpu (auto: {why})");
-                Ok(None)
-            }
+            Ok(_) => (DeviceKind::Cpu, Some("cpu (auto: no GPU found)".into())),
+            Err(why) => (DeviceKind::Cpu, Some(format!("cpu (auto: {why})"))),
         },
-        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
-            Some(Ok(n)) => cuda(n),
-            _ => bail!("unknown --device '{other}': expected auto, cpu, cuda, cuda:N or emu"),
-        },
+    }
+}
+
+/// The runtime of `kind`; `None` means the CPU backend.
+pub fn open_runtime(kind: DeviceKind) -> Result<Option<Arc<dyn Runtime>>> {
+    match kind {
+        DeviceKind::Cpu => Ok(None),
+        DeviceKind::Emu => Ok(Some(emu_runtime())),
+        DeviceKind::Cuda(n) => cuda_runtime(n).map(Some).map_err(|e| anyhow!("cannot open cuda:{n}: {e}")),
     }
 }
