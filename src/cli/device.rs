@@ -19,10 +19,13 @@ pub fn resolve(spec: DeviceSpec) -> DeviceKind {
     kind
 }
 
-/// The precision `flag` (or ENGINE_PRECISION) asks for on `kind`, printed on stderr.
+/// The precision `flag` (or ENGINE_PRECISION) asks for on `kind`; said on stderr on a GPU or
+/// when not fp32 (the CPU and the emulator's default stay quiet, so errors stay one line).
 pub fn precision(flag: Option<&str>, kind: DeviceKind) -> Result<Precision> {
     let p = Precision::resolve(flag, kind).map_err(|e| anyhow!(e))?;
-    eprintln!("precision: {p} (convolutions on {kind})");
+    if kind.is_cuda() || p != Precision::Fp32 {
+        eprintln!("precision: {p} (convolutions on {kind})");
+    }
     Ok(p)
 }
 

@@ -58,7 +58,7 @@ pub fn pick_tile(m: usize, n: usize) -> Tile {
 /// (m, s) with n / d == (umulhi(n, m) + n) >> s for every n < 2^31 (the round-up method:
 /// s = ceil(log2 d), m = floor(2^32 (2^s - d) / d) + 1).
 pub fn magic(d: usize) -> (u32, u32) {
-    assert!(d >= 1 && d < 1 << 31, "magic divisor {d}");
+    assert!((1..1 << 31).contains(&d), "magic divisor {d}");
     let d = d as u64;
     let s = 64 - (d - 1).leading_zeros() as u64; // ceil(log2 d); 0 for d = 1
     let m = ((1u64 << 32) * ((1u64 << s) - d)) / d + 1;
