@@ -10,7 +10,7 @@
 extern "C" __global__ void adam_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
                                      float* __restrict__ v, int n, float b1, float b2, float one_minus_b1,
                                      float one_minus_b2, float eps, float wd, float step_size, float bc2_sqrt) {
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+    GRID_STRIDE(i, n) {
         const float pi = p[i];
         const float g = grad[i] + wd * pi;
         const float mi = b1 * m[i] + one_minus_b1 * g;

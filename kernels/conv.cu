@@ -2,13 +2,9 @@
 // the im2col matrix is never materialised, each block gathers its tiles of it straight
 // from the input into shared memory.
 //
-// Tiling (all three kernels): a block of 256 threads computes a 64x64 tile of C = A*B,
-// stepping through K in slices of 16 staged in shared memory ([k][m] and [k][n] layouts,
-// rows padded to 68 floats: 16-byte aligned for float4 reads, transposing stores at most
-// 2-way bank-conflicted). Thread (tx, ty) = (t % 16, t / 16) owns the 4x4 micro tile of
-// rows 4ty.. and columns 4tx..; per k it reads one float4 of A and one of B (2 shared loads
-// for 16 FMAs). The next K slice is fetched into registers while the current one is
-// multiplied (one shared buffer, two barriers per slice).
+// Tiling (all three kernels): the GEMM core of gemm.cuh, 256 threads per 64x64 output tile,
+// K in slices of 16 through shared memory, 4x4 micro tiles per thread, the next K slice
+// prefetched into registers; each kernel has its own loaders and epilogue.
 //
 // conv2d_fwd        C[co][p] = y,  M = c_out, N = n*oh*ow, K = c_in*kh*kw.
 //                   grid (ceil(N/64), ceil(M/64), splits), block 256. Split-K (as for the
@@ -34,27 +30,10 @@
 // No division by a run-time value inside the K loops: index decompositions use magic
 // multipliers computed on the host (q = (umulhi(n, m) + n) >> s, exact for n < 2^31), passed
 // after k_chunk in the same order as for kernels/conv_tc.cu.
-#include "prelude.cuh"
+#include "gemm.cuh"
 
 __device__ __forceinline__ int fdiv(int n, unsigned m, unsigned s) {
     return (int)((__umulhi((unsigned)n, m) + (unsigned)n) >> s);
-}
-
-#define BM 64
-#define BN 64
-#define BK 16
-#define LDS_ROW 68 // padded row of a shared tile (floats)
-
-// acc += A-slice^T * B-slice for the thread's 4x4 micro tile (rows 4ty.., columns 4tx..).
-__device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const float* Bs, int tx, int ty) {
-    for (int k = 0; k < BK; ++k) {
-        const float4 a = *reinterpret_cast<const float4*>(As + k * LDS_ROW + 4 * ty);
-        const float4 b = *reinterpret_cast<const float4*>(Bs + k * LDS_ROW + 4 * tx);
-        const float av[4] = {a.x, a.y, a.z, a.w};
-        const float bv[4] = {b.x, b.y, b.z, b.w};
-        for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
 }
 
 // Shared tiles are declared as float4 arrays so both NVRTC and the emulator align them to
@@ -110,16 +89,12 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[ak * LDS_ROW + am0 + 16 * i] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int j = 0; j < 4; ++j) {
         const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
@@ -203,16 +178,12 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[(ak0 + 4 * i) * LDS_ROW + am] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[(bk0 + 4 * i) * LDS_ROW + bn] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int j = 0; j < 4; ++j) {
         const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
@@ -279,16 +250,12 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) As[kk * LDS_ROW + r0 + 16 * i] = ra[i];
         for (int i = 0; i < 4; ++i) Bs[kk * LDS_ROW + r0 + 16 * i] = rb[i];
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int i = 0; i < 4; ++i) {
         const int m = m0 + 4 * ty + i;
         if (m >= M) continue;

@@ -13,24 +13,15 @@
 //   fill, broadcast  write 4 B
 #include "prelude.cuh"
 
-// Unary op codes (src/backend/device/backend.rs keeps the same numbering).
-#define OP_RELU 0
-#define OP_LEAKY 1
-#define OP_TANH 2
-#define OP_SIGMOID 3
-#define OP_ABS 4
-#define OP_SQR 5
-
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+// Op codes: UNARY_* and BINARY_* of kernels/constants.txt.
 
 __device__ __forceinline__ float unary_apply(int op, float x, float alpha) {
     switch (op) {
-    case OP_RELU: return x > 0.0f ? x : 0.0f;
-    case OP_LEAKY: return x > 0.0f ? x : alpha * x;
-    case OP_TANH: return tanhf(x);
-    case OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case OP_ABS: return fabsf(x);
+    case UNARY_RELU: return x > 0.0f ? x : 0.0f;
+    case UNARY_LEAKY: return x > 0.0f ? x : alpha * x;
+    case UNARY_TANH: return tanhf(x);
+    case UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case UNARY_ABS: return fabsf(x);
     default: return x * x;
     }
 }
@@ -46,22 +37,22 @@ extern "C" __global__ void unary_bwd(const float* __restrict__ x, const float* _
     GRID_STRIDE(i, n) {
         float g = gy[i], r;
         switch (op) {
-        case OP_RELU: r = x[i] > 0.0f ? g : 0.0f; break;
-        case OP_LEAKY: r = x[i] > 0.0f ? g : alpha * g; break;
-        case OP_TANH: { float t = y[i]; r = g * (1.0f - t * t); break; }
-        case OP_SIGMOID: { float s = y[i]; r = g * s * (1.0f - s); break; }
-        case OP_ABS: { float v = x[i]; r = v > 0.0f ? g : (v < 0.0f ? -g : 0.0f); break; }
+        case UNARY_RELU: r = x[i] > 0.0f ? g : 0.0f; break;
+        case UNARY_LEAKY: r = x[i] > 0.0f ? g : alpha * g; break;
+        case UNARY_TANH: { float t = y[i]; r = g * (1.0f - t * t); break; }
+        case UNARY_SIGMOID: { float s = y[i]; r = g * s * (1.0f - s); break; }
+        case UNARY_ABS: { float v = x[i]; r = v > 0.0f ? g : (v < 0.0f ? -g : 0.0f); break; }
         default: r = 2.0f * x[i] * g; break;
         }
         gx[i] = r;
     }
 }
 
-// out = a (op) b with op 0 add, 1 sub, 2 mul.
+// out = a (op) b: BINARY_ADD, BINARY_SUB, BINARY_MUL.
 extern "C" __global__ void binary(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out, int n, int op) {
     GRID_STRIDE(i, n) {
         float u = a[i], v = b[i];
-        out[i] = op == 0 ? u + v : (op == 1 ? u - v : u * v);
+        out[i] = op == BINARY_ADD ? u + v : (op == BINARY_SUB ? u - v : u * v);
     }
 }
 

@@ -1,8 +1,8 @@
 // Gram matrices for style losses: x [n, c, hw] -> G [n, c, c] = x x^T * scale,
 // scale = 1/(c*hw), and its backward gx = (gG + gG^T) x * scale.
 //
-// Same 64x64x16 shared-memory tiling as conv.cu (256 threads, 4x4 micro tiles read as
-// float4 from padded 16-byte-aligned shared rows, next K slice prefetched into registers).
+// The GEMM core of gemm.cuh, as conv.cu (256 threads per 64x64 tile, 4x4 micro tiles read
+// as float4 from padded 16-byte-aligned shared rows, next K slice prefetched into registers).
 // gram_fwd   C = A A^T per image, M = N = c, K = hw (long): split-K,
 //            grid (ceil(c/64), ceil(c/64), n*splits); split z of image b covers K range
 //            [z*k_chunk, (z+1)*k_chunk) and writes out[(z*n + b)*c*c ..] (already scaled);
@@ -10,24 +10,7 @@
 //            FLOPs 2*n*c*c*hw; bytes 4*(|x| + splits*|G|).
 // gram_bwd   per image M = c, N = hw, K = c: A[i][k] = gG[k][i] + gG[i][k], B = x.
 //            grid (ceil(hw/64), ceil(c/64), n). FLOPs 2*n*c*c*hw; bytes 4*(2|x| + |gG|).
-#include "prelude.cuh"
-
-#define BM 64
-#define BN 64
-#define BK 16
-#define LDS_ROW 68 // padded row of a shared tile (floats)
-
-// acc += A-slice^T * B-slice for the thread's 4x4 micro tile (rows 4ty.., columns 4tx..).
-__device__ __forceinline__ void tile_fma(float acc[4][4], const float* As, const float* Bs, int tx, int ty) {
-    for (int k = 0; k < BK; ++k) {
-        const float4 a = *reinterpret_cast<const float4*>(As + k * LDS_ROW + 4 * ty);
-        const float4 b = *reinterpret_cast<const float4*>(Bs + k * LDS_ROW + 4 * tx);
-        const float av[4] = {a.x, a.y, a.z, a.w};
-        const float bv[4] = {b.x, b.y, b.z, b.w};
-        for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
-}
+#include "gemm.cuh"
 
 extern "C" __global__ void gram_fwd(const float* __restrict__ x, float* __restrict__ out, int n, int c, int hw,
                                     int splits, int k_chunk, float scale) {
@@ -55,18 +38,14 @@ extern "C" __global__ void gram_fwd(const float* __restrict__ x, float* __restri
         }
     };
 
-    float acc[4][4] = {};
-    if (kbeg < kend) load(kbeg);
-    for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) {
             As[kk * LDS_ROW + r0 + 16 * i] = ra[i];
             Bs[kk * LDS_ROW + r0 + 16 * i] = rb[i];
         }
-        __syncthreads();
-        if (k0 + BK < kend) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, kbeg, kend, tx, ty, load, store);
     for (int i = 0; i < 4; ++i) {
         const int row = m0 + 4 * ty + i;
         if (row >= c) continue;
@@ -102,18 +81,14 @@ extern "C" __global__ void gram_bwd(const float* __restrict__ x, const float* __
         }
     };
 
-    float acc[4][4] = {};
-    load(0);
-    for (int k0 = 0; k0 < c; k0 += BK) {
+    auto store = [&] {
         for (int i = 0; i < 4; ++i) {
             As[(r0 + 4 * i) * LDS_ROW + col] = ra[i];
             Bs[(r0 + 4 * i) * LDS_ROW + col] = rb[i];
         }
-        __syncthreads();
-        if (k0 + BK < c) load(k0 + BK);
-        tile_fma(acc, As, Bs, tx, ty);
-        __syncthreads();
-    }
+    };
+    float acc[4][4] = {};
+    gemm_k_loop(acc, As, Bs, 0, c, tx, ty, load, store);
     for (int i = 0; i < 4; ++i) {
         const int r = m0 + 4 * ty + i;
         if (r >= c) continue;

@@ -3,8 +3,8 @@
 // deterministic. Backward kernels read the upstream one-element gradient gl[0] on the
 // device (no host synchronisation).
 //
-// loss_partial  grid G (depends only on n), block 256; op 0 L1 |a-b|, 1 MSE (a-b)^2,
-//               2 BCE-with-logits max(a,0) - a*b + log(1 + exp(-|a|)).
+// loss_partial  grid G (depends only on n), block 256; op LOSS_L1 |a-b|, LOSS_MSE (a-b)^2,
+//               LOSS_BCE with logits max(a,0) - a*b + log(1 + exp(-|a|)).
 //               Reads 8n B; ~3 FLOPs per element (BCE: + exp, log1p).
 // loss_bwd      1-D grid-stride: ga = gl[0]/n * {sign(a-b), 2(a-b), sigmoid(a) - b}.
 //               Reads 8n B, writes 4n B.
@@ -13,21 +13,6 @@
 // tv_bwd        1-D grid-stride: gx = gl[0]*2/N * (2-4 neighbour differences). Reads 4n B, writes 4n B.
 #include "prelude.cuh"
 
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
-
-// Block sum, valid in thread 0; scratch is 32 floats of shared memory.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    v = warp_sum(v);
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = (int)threadIdx.x < (int)(blockDim.x >> 5) ? scratch[threadIdx.x] : 0.0f;
-    if (warp == 0) v = warp_sum(v);
-    __syncthreads();
-    return v;
-}
-
 extern "C" __global__ void loss_partial(const float* __restrict__ a, const float* __restrict__ b, int n, int op,
                                         float* __restrict__ partials) {
     __shared__ float scratch[32];
@@ -35,9 +20,9 @@ extern "C" __global__ void loss_partial(const float* __restrict__ a, const float
     GRID_STRIDE(i, n) {
         const float x = a[i], z = b[i];
         float v;
-        if (op == 0) {
+        if (op == LOSS_L1) {
             v = fabsf(x - z);
-        } else if (op == 1) {
+        } else if (op == LOSS_MSE) {
             const float d = x - z;
             v = d * d;
         } else {
@@ -55,10 +40,10 @@ extern "C" __global__ void loss_bwd(const float* __restrict__ a, const float* __
     GRID_STRIDE(i, n) {
         const float x = a[i], z = b[i];
         float r;
-        if (op == 0) {
+        if (op == LOSS_L1) {
             const float d = x - z;
             r = d > 0.0f ? g : (d < 0.0f ? -g : 0.0f);
-        } else if (op == 1) {
+        } else if (op == LOSS_MSE) {
             r = 2.0f * (x - z) * g;
         } else {
             r = (1.0f / (1.0f + expf(-x)) - z) * g;

@@ -21,9 +21,6 @@
 // norm_running        1-D over stats: running = (1-m)*running + m*batch (unbiased variance).
 #include "prelude.cuh"
 
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
-
 struct Welford {
     float n, mean, m2;
 };

@@ -9,9 +9,6 @@
 //                  Reads 4*|gy| B, writes 4*|gx| B.
 #include "prelude.cuh"
 
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
-
 __device__ __forceinline__ int reflect(int i, int s) {
     return i < 0 ? -i : (i > s - 1 ? 2 * (s - 1) - i : i);
 }

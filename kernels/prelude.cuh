@@ -3,7 +3,9 @@
 //
 // CONTRACT FOR KERNEL FILES (kept stable; the emulator's build step relies on it)
 // - A kernel file `kernels/<module>.cu` starts with `#include "prelude.cuh"` and includes
-//   nothing else. The module name is the file stem.
+//   nothing else but our own headers (`gemm.cuh`; any `kernels/*.cuh` is given to NVRTC).
+//   The module name is the file stem. Headers hold no `__shared__` declarations (the
+//   emulator rewrites those only in the .cu file).
 // - Entry points are written `extern "C" __global__ void name(...)`, with parameters of
 //   types `float*`, `const float*`, `int*`, `int`, `unsigned int`, `float`,
 //   `unsigned long long` only. Helper functions are `__device__` (optionally
@@ -45,6 +47,10 @@
 #include "emu/emu.h"
 #define DYN_SHARED(T, name) T* name = static_cast<T*>(::emu::dyn_shared())
 #endif
+
+// Launch shapes and op codes shared with the Rust launch code (generated from
+// kernels/constants.txt).
+#include "constants.cuh"
 
 #define FULL_MASK 0xffffffffu
 
@@ -137,6 +143,11 @@ __device__ __forceinline__ float4 ld_f4(const float* p) { return *reinterpret_ca
 __device__ __forceinline__ void st_f4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 #endif
 
+// for (i = this thread's first index; i < n; i += all threads of the grid): the loop of every
+// 1-D kernel, whose grid is capped (launch.rs: grid_1d).
+#define GRID_STRIDE(i, n) \
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+
 // Sum / max over the 32 lanes of a full warp; every lane gets the result.
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
@@ -144,6 +155,19 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32); the result is valid in thread 0.
+// `scratch` is 32 floats of shared memory, free again when this returns.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = warp_sum(v);
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = (int)threadIdx.x < (int)(blockDim.x >> 5) ? scratch[threadIdx.x] : 0.0f;
+    if (warp == 0) v = warp_sum(v);
+    __syncthreads(); // scratch may be reused right after
     return v;
 }
 

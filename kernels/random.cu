@@ -10,9 +10,6 @@
 // dropout_mask   y = (w0 >> 8) >= threshold ? scale : 0 (integer test, threshold = round(p*2^24)).
 #include "prelude.cuh"
 
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
-
 struct Words {
     unsigned int w[4];
 };

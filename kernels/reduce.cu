@@ -14,22 +14,6 @@
 // add_channel_bias grid (n*c rows, chunks of hw), block 256: y[r, c, j] = x[r, c, j] + bias[c]. Reads 4n B, writes 4n B.
 #include "prelude.cuh"
 
-#define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
-
-// Sum over the block (blockDim.x a multiple of 32); the result is valid in thread 0.
-// `scratch` is 32 floats of shared memory.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    v = warp_sum(v);
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = (int)threadIdx.x < (int)(blockDim.x >> 5) ? scratch[threadIdx.x] : 0.0f;
-    if (warp == 0) v = warp_sum(v);
-    __syncthreads(); // scratch may be reused right after
-    return v;
-}
-
 extern "C" __global__ void sum_partial(const float* __restrict__ x, int n, float* __restrict__ partials) {
     __shared__ float scratch[32];
     float acc = 0.0f;

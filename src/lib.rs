@@ -9,6 +9,7 @@
 pub mod autograd;
 pub mod backend;
 pub mod bench;
+pub mod check;
 pub mod cli;
 pub mod io;
 pub mod metrics;

@@ -1,4 +1,6 @@
-//! `engine`: the command-line entry point. Errors end as one line on stderr, exit code 1.
+//! `engine`: the command-line entry point. Errors end as one line on stderr: exit code 2 for
+//! usage errors (clap's), 1 for every other failure, including a panic (a bug: the hook
+//! prints one line instead of a backtrace).
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use engine::backend::DeviceSpec;
@@ -60,6 +62,10 @@ enum Command {
     TestPix2pix(TestOptions),
     /// Translate an image or a folder of any size with a generator checkpoint.
     Translate(TranslateOptions),
+    /// The paper's objective ablation: train, test and compare several --objective variants.
+    Ablate(cli::pix2pix::AblateArgs),
+    /// Compare result folders: L1, PSNR, SSIM, Lab colour histograms, an image grid.
+    Compare(cli::pix2pix::CompareArgs),
     /// Neural style transfer (Gatys et al.) on VGG-19.
     Stylize(Box<cli::stylize::StylizeArgs>),
     /// Download the VGG-19 weights (timm's vgg19.tv_in1k safetensors).
@@ -109,19 +115,55 @@ fn run() -> anyhow::Result<()> {
         Command::Translate(t) => {
             cli::pix2pix::run_translate(&t, &cli::device::open(device, cli.precision.as_deref())?)
         }
+        Command::Ablate(a) => {
+            cli::pix2pix::run_ablate(a, &sub, &cli::device::open(device, cli.precision.as_deref())?)
+        }
+        Command::Compare(a) => cli::pix2pix::run_compare(&a),
         Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device, cli.precision.as_deref())?),
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
         Command::Bench(b) => cli::bench::run(&b, device, cli.precision.as_deref()),
     }
 }
 
-fn main() {
-    if let Err(e) = run() {
-        // clap's own errors (bad flags, --help) print themselves.
-        if let Some(ce) = e.downcast_ref::<clap::Error>() {
-            ce.exit();
+/// One line for a panic (what failed, where, where to report it); `RUST_BACKTRACE` still
+/// shows the backtrace for debugging.
+fn install_panic_hook() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        if msg.starts_with("failed printing to std") {
+            // A closed pipe (`engine ... | head`): results already written stay written.
+            eprintln!("error: output closed early ({msg})");
+        } else {
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            eprintln!(
+                "error: internal error: {msg}{at}; this is a bug, please report it with the command line used"
+            );
         }
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            default_hook(info);
+        }
+    }));
+}
+
+fn main() {
+    install_panic_hook();
+    let result = std::panic::catch_unwind(run);
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            // clap's own errors (bad flags: exit 2; --help: exit 0) print themselves.
+            if let Some(ce) = e.downcast_ref::<clap::Error>() {
+                ce.exit();
+            }
+            eprintln!("error: {e:#}");
+            std::process::exit(if engine::check::is_usage(&e) { 2 } else { 1 });
+        }
+        Err(_) => std::process::exit(1),
     }
 }

@@ -630,8 +630,8 @@ fn test_page_links_existing_images_with_relative_paths() {
         }
     }
     let rows = vec![
-        TestRow { stem: "a b".into(), l1: Some(0.25), psnr: Some(20.0) },
-        TestRow { stem: "c&d".into(), l1: Some(0.75), psnr: Some(10.0) },
+        TestRow { stem: "a b".into(), l1: Some(0.25), psnr: Some(20.0), ssim: Some(0.5) },
+        TestRow { stem: "c&d".into(), l1: Some(0.75), psnr: Some(10.0), ssim: None },
     ];
     let html = fs::read_to_string(write_test_page(&results, "test", &rows).unwrap()).unwrap();
     let srcs = image_sources(&html);

@@ -254,6 +254,7 @@ fn reference_pth_generator_loads_and_matches_pytorch() {
         ndf: 64,
         norm: NormKind::Batch,
         dropout: true,
+        objective: Default::default(),
     };
     let dev = engine::Device::cpu();
     let (_, mut g) =

@@ -6,3 +6,10 @@ pub mod device;
 pub mod info;
 pub mod pix2pix;
 pub mod stylize;
+
+/// Prints a line of results to stdout, ignoring a closed pipe (`engine ... | head`): what
+/// the command made is already written, and a panic there would help nobody.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}

@@ -176,8 +176,9 @@ impl StylizeArgs {
 pub fn run(args: StylizeArgs, device: &Device) -> Result<()> {
     let opts = args.to_options()?;
     let report = crate::style::stylize(&opts, device)?;
-    println!("{}", report.summary());
-    println!("report: {}", crate::style::report::report_path(&report.output).display());
+    // The image and report are written: a closed stdout (`| head`) is no failure now.
+    super::say(&report.summary());
+    super::say(&format!("report: {}", crate::style::report::report_path(&report.output).display()));
     Ok(())
 }
 

@@ -4,3 +4,4 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod download;
 pub mod image;
+pub mod resize;

@@ -10,6 +10,7 @@
 mod activation;
 mod conv;
 mod dropout;
+pub mod fit;
 mod generator;
 pub mod init;
 mod norm;

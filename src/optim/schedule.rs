@@ -7,9 +7,10 @@
 //! - cosine (`CosineAnnealingLR`, T_max = n_epochs, eta_min 0): base * (1 + cos(pi * last_epoch / T_max)) / 2
 //!
 //! PyTorch computes the cosine recursively; this is its closed form (equal up to rounding).
-//! The reference training loop steps the scheduler once per epoch, so with the default
-//! epoch_count 1, n_epochs 100, n_epochs_decay 100 the rate is constant for 100 epochs
-//! and then falls linearly towards 0 over the next 100.
+//! The current reference training loop steps the scheduler at the start of every epoch, so
+//! epoch e trains with the rate after e - epoch_count + 1 steps: with the defaults
+//! (epoch_count 1, n_epochs 100, n_epochs_decay 100) epochs 1-99 use the full rate, epoch 100
+//! uses 1.98e-4 and epoch 200 uses 0.
 
 use anyhow::{bail, Result};
 

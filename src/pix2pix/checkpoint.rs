@@ -135,19 +135,23 @@ fn load_adam(ck: &Checkpoint, prefix: &str, opt: &mut Adam, steps: &[u64]) -> Re
 /// Writes G and D (and, with `state`, the resume file) under `label`.
 pub fn save_model(dir: &Path, label: &str, model: &Pix2Pix, state: Option<&TrainState>) -> Result<()> {
     save_checkpoint(net_path(dir, label, "G"), &to_tensors("", &model.g), &metadata(model, "G")?)?;
-    save_checkpoint(net_path(dir, label, "D"), &to_tensors("", model.d.as_ref()), &metadata(model, "D")?)?;
+    if let Some(d) = &model.d {
+        save_checkpoint(net_path(dir, label, "D"), &to_tensors("", d.as_ref()), &metadata(model, "D")?)?;
+    }
     if let Some(state) = state {
         let g = model.opt_g.state();
-        let d = model.opt_d.state();
         let mut st = state.clone();
         st.g_rng = model.g.rng_state();
-        st.d_rng = model.d.rng_state();
         st.g_steps = g.steps.clone();
-        st.d_steps = d.steps.clone();
         let mut tensors = to_tensors("G.", &model.g);
-        tensors.extend(to_tensors("D.", model.d.as_ref()));
         tensors.extend(adam_tensors("opt_G.", &g, model.opt_g.params()));
-        tensors.extend(adam_tensors("opt_D.", &d, model.opt_d.params()));
+        if let (Some(d), Some(opt_d)) = (&model.d, &model.opt_d) {
+            let d_state = opt_d.state();
+            st.d_rng = d.rng_state();
+            st.d_steps = d_state.steps.clone();
+            tensors.extend(to_tensors("D.", d.as_ref()));
+            tensors.extend(adam_tensors("opt_D.", &d_state, opt_d.params()));
+        }
         let mut meta = metadata(model, "state")?;
         meta.insert("state".into(), serde_json::to_string(&st)?);
         save_checkpoint(dir.join(format!("{label}_state.safetensors")), &tensors, &meta)?;
@@ -192,11 +196,13 @@ pub fn load_model(
         ));
     }
     model.g.load_state_dict(&state_entries(&ck, "G.", &model.g)?)?;
-    model.d.load_state_dict(&state_entries(&ck, "D.", model.d.as_ref())?)?;
     model.g.set_rng_state(&state.g_rng)?;
-    model.d.set_rng_state(&state.d_rng)?;
     load_adam(&ck, "opt_G.", &mut model.opt_g, &state.g_steps)?;
-    load_adam(&ck, "opt_D.", &mut model.opt_d, &state.d_steps)?;
+    if let (Some(d), Some(opt_d)) = (&model.d, &mut model.opt_d) {
+        d.load_state_dict(&state_entries(&ck, "D.", d.as_ref())?)?;
+        d.set_rng_state(&state.d_rng)?;
+        load_adam(&ck, "opt_D.", opt_d, &state.d_steps)?;
+    }
     Ok(Some(state))
 }
 

@@ -75,15 +75,29 @@ pub struct AlignedDataset {
     source: Source,
     opts: DatasetOptions,
     notes: Vec<String>,
+    /// Each distinct (width, height) after preprocessing, with the first file giving it.
+    sizes: BTreeMap<(u32, u32), PathBuf>,
 }
 
-/// Image files under `dir` (recursively, like the reference's `make_dataset`), sorted.
-fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Distinct output sizes with the first (sorted) file of each.
+fn size_table(files: impl Iterator<Item = ((u32, u32), PathBuf)>) -> BTreeMap<(u32, u32), PathBuf> {
+    let mut sizes = BTreeMap::new();
+    for (size, path) in files {
+        sizes.entry(size).or_insert(path);
+    }
+    sizes
+}
+
+/// Image files in `dir`, sorted; with `recursive`, also in its subfolders (like the
+/// reference's `make_dataset`).
+fn list_images(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
         for entry in fs::read_dir(dir).with_context(|| format!("{}: cannot read folder", dir.display()))? {
             let path = entry.with_context(|| format!("{}: cannot read folder", dir.display()))?.path();
             if path.is_dir() {
-                walk(&path, out)?;
+                if recursive {
+                    walk(&path, recursive, out)?;
+                }
             } else if is_image_path(&path) {
                 out.push(path);
             }
@@ -91,7 +105,7 @@ fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
         Ok(())
     }
     let mut out = Vec::new();
-    walk(dir, &mut out)?;
+    walk(dir, recursive, &mut out)?;
     out.sort();
     Ok(out)
 }
@@ -104,6 +118,17 @@ fn check_folder(dir: &Path, what: &str) -> Result<()> {
         bail!("{}: not a folder ({what})", dir.display());
     }
     Ok(())
+}
+
+/// The folders to read for `phase` from `--dir-a/--dir-b`: the folders themselves, or,
+/// when `dir_a` holds no images but a `phase/` subfolder (combine's layout, `A/train/`),
+/// `dir_a/phase` and `dir_b/phase`.
+pub fn split_dirs(dir_a: &Path, dir_b: &Path, phase: &str) -> Result<(PathBuf, PathBuf)> {
+    let (a, b) = (dir_a.join(phase), dir_b.join(phase));
+    if dir_a.is_dir() && a.is_dir() && list_images(dir_a, false)?.is_empty() {
+        return Ok((a, b));
+    }
+    Ok((dir_a.to_path_buf(), dir_b.to_path_buf()))
 }
 
 /// Count files per conversion note and turn the counts into readable lines.
@@ -135,7 +160,7 @@ impl AlignedDataset {
         check_folder(dataroot, "the --dataroot folder")?;
         let dir = dataroot.join(phase);
         check_folder(&dir, &format!("expected {phase}/ under the dataroot, with A|B images side by side"))?;
-        let mut files = list_images(&dir)?;
+        let mut files = list_images(&dir, true)?;
         if files.is_empty() {
             bail!("{}: no images (expected PNG or JPEG files with A and B side by side)", dir.display());
         }
@@ -156,21 +181,27 @@ impl AlignedDataset {
                 opts.preprocess
                     .check_input(info.width / 2, info.height)
                     .map_err(|e| anyhow::anyhow!("{}: each half (A and B) {e}", path.display()))?;
-                Ok(conversion_note(info.color))
+                Ok((conversion_note(info.color), opts.preprocess.output_size(info.width / 2, info.height)))
             })
             .collect::<Result<_>>()?;
+        let (infos, out): (Vec<_>, Vec<_>) = infos.into_iter().unzip();
+        let sizes = size_table(out.into_iter().zip(files.iter().cloned()));
         let notes = summarize_notes(infos, &dir);
-        Ok(AlignedDataset { source: Source::Combined(files), opts: opts.clone(), notes })
+        Ok(AlignedDataset { source: Source::Combined(files), opts: opts.clone(), notes, sizes })
     }
 
-    /// Open two folders of paired images: `dir_a/x.png` goes with `dir_b/x.png`.
+    /// Open two folders of paired images: `dir_a/x.png` goes with `dir_b/x.png`. Only the
+    /// images directly in `dir_a` are read, not those of its subfolders (see `split_dirs`).
     pub fn open_pair_dirs(dir_a: &Path, dir_b: &Path, opts: &DatasetOptions) -> Result<Self> {
         validate_channels(opts)?;
         check_folder(dir_a, "the folder of A images")?;
         check_folder(dir_b, "the folder of B images")?;
-        let mut files = list_images(dir_a)?;
+        let mut files = list_images(dir_a, false)?;
         if files.is_empty() {
-            bail!("{}: no images (expected PNG or JPEG files)", dir_a.display());
+            bail!(
+                "{}: no images directly in this folder (subfolders are not read; expected PNG or JPEG files)",
+                dir_a.display()
+            );
         }
         if let Some(max) = opts.max_dataset_size {
             files.truncate(max);
@@ -203,13 +234,16 @@ impl AlignedDataset {
                 opts.preprocess
                     .check_input(ia.width, ia.height)
                     .map_err(|e| anyhow::anyhow!("{}: the image {e}", a.display()))?;
-                Ok([conversion_note(ia.color), conversion_note(ib.color)])
+                let size = opts.preprocess.output_size(ia.width, ia.height);
+                Ok(([conversion_note(ia.color), conversion_note(ib.color)], size))
             })
             .collect::<Result<_>>()?;
+        let (infos, out): (Vec<_>, Vec<_>) = infos.into_iter().unzip();
+        let sizes = size_table(out.into_iter().zip(pairs.iter().map(|p| p.0.clone())));
         let (notes_a, notes_b): (Vec<_>, Vec<_>) = infos.into_iter().map(|[a, b]| (a, b)).unzip();
         let mut notes = summarize_notes(notes_a, dir_a);
         notes.extend(summarize_notes(notes_b, dir_b));
-        Ok(AlignedDataset { source: Source::Pairs(pairs), opts: opts.clone(), notes })
+        Ok(AlignedDataset { source: Source::Pairs(pairs), opts: opts.clone(), notes, sizes })
     }
 
     pub fn len(&self) -> usize {
@@ -230,6 +264,12 @@ impl AlignedDataset {
     /// How inputs that are not 8-bit RGB were converted, one line per kind (print them).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Each distinct (width, height) the samples have after preprocessing (crops aside,
+    /// which the flip and position do not change), with the first file of that size.
+    pub fn output_sizes(&self) -> &BTreeMap<(u32, u32), PathBuf> {
+        &self.sizes
     }
 
     /// The file of sample `index` (the A file for two folders).
@@ -297,7 +337,10 @@ pub fn dataset_options(o: &TrainOptions) -> DatasetOptions {
 pub fn open_dataset(o: &TrainOptions, phase: &str) -> Result<AlignedDataset> {
     let opts = dataset_options(o);
     match (&o.dir_a, &o.dir_b, &o.dataroot) {
-        (Some(a), Some(b), _) => AlignedDataset::open_pair_dirs(a, b, &opts),
+        (Some(a), Some(b), _) => {
+            let (a, b) = split_dirs(a, b, phase)?;
+            AlignedDataset::open_pair_dirs(&a, &b, &opts)
+        }
         (_, _, Some(root)) => AlignedDataset::open(root, phase, &opts),
         _ => bail!("no dataset: give --dataroot DIR (with {phase}/ inside) or --dir-a/--dir-b"),
     }

@@ -6,6 +6,7 @@ use super::html::TestRow;
 use super::rng::Rng;
 use crate::autograd::no_grad;
 use crate::io::image::save_chw;
+use crate::metrics::ssim;
 use crate::nn::Module;
 use crate::tensor::{Device, Tensor};
 use anyhow::Result;
@@ -49,7 +50,8 @@ pub fn evaluate(
         let a = Tensor::from_f32(&s.a, &[1, s.c_a, s.h, s.w], device);
         let b = Tensor::from_f32(&s.b, &[1, s.c_b, s.h, s.w], device);
         let fake = g.forward(&a);
-        let (l1, psnr) = l1_psnr(&fake.to_vec_f32(), &s.b);
+        let fake_v = fake.to_vec_f32();
+        let (l1, psnr) = l1_psnr(&fake_v, &s.b);
         l1_sum += l1;
         psnr_sum += psnr;
         let stem = s.stem();
@@ -58,7 +60,8 @@ pub fn evaluate(
             save_first(&dir.join(format!("{stem}_fake_B.png")), &fake)?;
             save_first(&dir.join(format!("{stem}_real_B.png")), &b)?;
         }
-        rows.push(TestRow { stem, l1: Some(l1), psnr: Some(psnr) });
+        let structural = (fake_v.len() == s.b.len()).then(|| ssim(&fake_v, &s.b, s.c_b, s.h, s.w));
+        rows.push(TestRow { stem, l1: Some(l1), psnr: Some(psnr), ssim: structural });
     }
     let n = count.max(1) as f64;
     Ok(EvalResult { count, l1: l1_sum / n, psnr: psnr_sum / n, rows })

@@ -51,9 +51,10 @@ pub struct TestRow {
     pub stem: String,
     pub l1: Option<f64>,
     pub psnr: Option<f64>,
+    pub ssim: Option<f64>,
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -94,7 +95,7 @@ img { image-rendering: pixelated; border: 1px solid #ccc; }
 .loss-plot { margin: 0.5em 1em 0.5em 0; }
 ";
 
-fn page(title: &str, refresh_s: Option<u32>, body: &str) -> String {
+pub(crate) fn page(title: &str, refresh_s: Option<u32>, body: &str) -> String {
     let refresh =
         refresh_s.map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n")).unwrap_or_default();
     format!(
@@ -104,7 +105,7 @@ fn page(title: &str, refresh_s: Option<u32>, body: &str) -> String {
 }
 
 /// An image cell, or a note when the file is not there (a page never shows a broken image).
-fn image_cell(base: &Path, rel: &str, label: &str) -> String {
+pub(crate) fn image_cell(base: &Path, rel: &str, label: &str) -> String {
     if base.join(rel).is_file() {
         format!(
             "<td><a href=\"{src}\"><img src=\"{src}\" width=\"256\" alt=\"{alt}\"></a><br>{label}</td>",
@@ -144,6 +145,16 @@ pub fn write_train_page(
 
 /// Write `results_dir/index.html` for test results in `results_dir/images/`.
 pub fn write_test_page(results_dir: &Path, title: &str, rows: &[TestRow]) -> Result<PathBuf> {
+    write_test_page_with(results_dir, title, rows, "")
+}
+
+/// The test page with `extra` HTML (e.g. the colour report) after the summary line.
+pub fn write_test_page_with(
+    results_dir: &Path,
+    title: &str,
+    rows: &[TestRow],
+    extra: &str,
+) -> Result<PathBuf> {
     let mut body = String::new();
     let l1: Vec<f64> = rows.iter().filter_map(|r| r.l1).collect();
     let psnr: Vec<f64> = rows.iter().filter_map(|r| r.psnr).collect();
@@ -158,7 +169,8 @@ pub fn write_test_page(results_dir: &Path, title: &str, rows: &[TestRow]) -> Res
         }
         writeln!(body, "over {} images</p>", rows.len()).unwrap();
     }
-    body.push_str("<table>\n<tr><th>image</th><th>real_A</th><th>fake_B</th><th>real_B</th><th>L1</th><th>PSNR</th></tr>\n");
+    body.push_str(extra);
+    body.push_str("<table>\n<tr><th>image</th><th>real_A</th><th>fake_B</th><th>real_B</th><th>L1</th><th>PSNR</th><th>SSIM</th></tr>\n");
     for row in rows {
         write!(body, "<tr><td>{}</td>", escape(&row.stem)).unwrap();
         for label in ["real_A", "fake_B", "real_B"] {
@@ -166,7 +178,14 @@ pub fn write_test_page(results_dir: &Path, title: &str, rows: &[TestRow]) -> Res
         }
         let fmt =
             |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into());
-        writeln!(body, "<td>{}</td><td>{}</td></tr>", fmt(row.l1, 4), fmt(row.psnr, 2)).unwrap();
+        writeln!(
+            body,
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            fmt(row.l1, 4),
+            fmt(row.psnr, 2),
+            fmt(row.ssim, 4)
+        )
+        .unwrap();
     }
     body.push_str("</table>\n");
     let path = results_dir.join("index.html");

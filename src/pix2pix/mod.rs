@@ -1,7 +1,9 @@
 //! pix2pix (Isola et al.): data, preprocessing, pages; models and training live beside.
 
+pub mod ablate;
 pub mod checkpoint;
 pub mod combine;
+pub mod compare;
 pub mod dataset;
 pub mod eval;
 pub mod fetch;
@@ -13,3 +15,4 @@ pub mod rng;
 pub mod synth;
 pub mod test;
 pub mod train;
+pub mod validate;

@@ -1,8 +1,9 @@
 //! The pix2pix model: a U-Net generator G and a conditional discriminator D on (A, B)
 //! pairs, trained with the objective of Isola et al.: D minimises (real + fake) / 2,
-//! G minimises GAN + lambda * L1, and the G step leaves D unchanged.
+//! G minimises GAN + lambda * L1, and the G step leaves D unchanged. The paper's ablations
+//! (`Objective`) drop the GAN term (no D at all), the L1 term, or D's view of A.
 
-use super::options::{GanMode, NormKind, TrainOptions};
+use super::options::{GanMode, NormKind, Objective, TrainOptions};
 use crate::autograd::no_grad;
 use crate::nn::{define_d, define_g, Generator, Module, NetG, Norm};
 use crate::optim::Adam;
@@ -22,6 +23,9 @@ pub struct Arch {
     pub ndf: usize,
     pub norm: NormKind,
     pub dropout: bool,
+    /// Older checkpoints have none: they were trained with the paper's l1+cgan.
+    #[serde(default)]
+    pub objective: Objective,
 }
 
 impl Arch {
@@ -36,6 +40,7 @@ impl Arch {
             ndf: o.ndf,
             norm: o.norm,
             dropout: !o.no_dropout,
+            objective: o.objective,
         }
     }
 
@@ -52,10 +57,23 @@ impl Arch {
         define_g(&self.netg, i, o, self.ngf, self.norm(), self.dropout, seed, device)
     }
 
-    /// D on the (A, B) pair: `basic`, `n_layers`, `pixel` or `patchN`.
-    pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Box<dyn Module>> {
-        let nc = self.input_nc + self.output_nc;
-        define_d(&self.netd, nc, self.ndf, self.n_layers_d, self.norm(), seed, device)
+    /// Channels D sees: the (A, B) pair, or B alone for the unconditional GAN.
+    pub fn d_input_nc(&self) -> usize {
+        if self.objective.conditional() {
+            self.input_nc + self.output_nc
+        } else {
+            self.output_nc
+        }
+    }
+
+    /// D (`basic`, `n_layers`, `pixel` or `patchN`), or none when the objective is L1 alone.
+    pub fn discriminator(&self, seed: u64, device: &Device) -> Result<Option<Box<dyn Module>>> {
+        if !self.objective.uses_gan() {
+            return Ok(None);
+        }
+        let d =
+            define_d(&self.netd, self.d_input_nc(), self.ndf, self.n_layers_d, self.norm(), seed, device)?;
+        Ok(Some(d))
     }
 
     /// The side of the input must be a multiple of this (2^num_downs for a U-Net, 4 for a ResNet).
@@ -64,18 +82,20 @@ impl Arch {
     }
 }
 
-/// Losses of one step, read from the device only when printed.
+/// Losses of one step, read from the device only when printed; a term the objective
+/// leaves out is `None`.
 pub struct StepLosses {
-    pub g_gan: Tensor,
-    pub g_l1: Tensor,
-    pub d_real: Tensor,
-    pub d_fake: Tensor,
+    pub g_gan: Option<Tensor>,
+    pub g_l1: Option<Tensor>,
+    pub d_real: Option<Tensor>,
+    pub d_fake: Option<Tensor>,
 }
 
 impl StepLosses {
-    /// (G_GAN, G_L1, D_real, D_fake) as host numbers (synchronises).
+    /// (G_GAN, G_L1, D_real, D_fake) as host numbers (synchronises); 0 for absent terms, so
+    /// every log has the same columns.
     pub fn values(&self) -> [f64; 4] {
-        [self.g_gan.item(), self.g_l1.item(), self.d_real.item(), self.d_fake.item()]
+        [&self.g_gan, &self.g_l1, &self.d_real, &self.d_fake].map(|t| t.as_ref().map_or(0.0, |t| t.item()))
     }
 }
 
@@ -84,9 +104,10 @@ pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
 pub struct Pix2Pix {
     pub arch: Arch,
     pub g: Generator,
-    pub d: Box<dyn Module>,
+    /// None when the objective is L1 alone: no D is built or trained.
+    pub d: Option<Box<dyn Module>>,
     pub opt_g: Adam,
-    pub opt_d: Adam,
+    pub opt_d: Option<Adam>,
     pub gan_mode: GanMode,
     pub lambda_l1: f64,
 }
@@ -97,15 +118,28 @@ impl Pix2Pix {
         let g = arch.generator(o.seed.wrapping_mul(2).wrapping_add(1), device)?;
         let d = arch.discriminator(o.seed.wrapping_mul(2).wrapping_add(2), device)?;
         g.set_requires_grad(true);
-        d.set_requires_grad(true);
         let opt_g = Adam::new(g.parameters(), o.lr, o.beta1, 0.999);
-        let opt_d = Adam::new(d.parameters(), o.lr, o.beta1, 0.999);
+        let opt_d = d.as_ref().map(|d| {
+            d.set_requires_grad(true);
+            Adam::new(d.parameters(), o.lr, o.beta1, 0.999)
+        });
         Ok(Pix2Pix { arch, g, d, opt_g, opt_d, gan_mode: o.gan_mode, lambda_l1: o.lambda_l1 })
     }
 
     pub fn set_lr(&mut self, lr: f64) {
         self.opt_g.lr = lr;
-        self.opt_d.lr = lr;
+        if let Some(opt) = &mut self.opt_d {
+            opt.lr = lr;
+        }
+    }
+
+    /// What D judges: the (A, image) pair for a conditional objective, else the image alone.
+    fn d_view(&self, real_a: &Tensor, image: &Tensor) -> Tensor {
+        if self.arch.objective.conditional() {
+            Tensor::cat_channels(&[real_a, image])
+        } else {
+            image.clone()
+        }
     }
 
     /// GAN loss of D's prediction against an all-real or all-fake target.
@@ -121,34 +155,39 @@ impl Pix2Pix {
     /// optimize_parameters). Returns the fake images and the losses (still on the device).
     pub fn step(&mut self, real_a: &Tensor, real_b: &Tensor) -> (Tensor, StepLosses) {
         let fake_b = self.g.forward(real_a);
+        let mut losses = StepLosses { g_gan: None, g_l1: None, d_real: None, d_fake: None };
 
-        // D: real pairs towards 1, fake pairs (G frozen by detach) towards 0.
-        self.d.set_requires_grad(true);
-        let fake_ab = Tensor::cat_channels(&[real_a, &fake_b.detach()]);
-        let d_fake = self.gan_loss(&self.d.forward(&fake_ab), false);
-        let real_ab = Tensor::cat_channels(&[real_a, real_b]);
-        let d_real = self.gan_loss(&self.d.forward(&real_ab), true);
-        let loss_d = d_fake.add(&d_real).scale(0.5);
-        let grads = loss_d.backward();
-        self.opt_d.step(&grads);
-        drop(grads);
+        // D: real towards 1, fake (G frozen by detach) towards 0.
+        if let Some(d) = &self.d {
+            d.set_requires_grad(true);
+            let d_fake = self.gan_loss(&d.forward(&self.d_view(real_a, &fake_b.detach())), false);
+            let d_real = self.gan_loss(&d.forward(&self.d_view(real_a, real_b)), true);
+            let grads = d_fake.add(&d_real).scale(0.5).backward();
+            self.opt_d.as_mut().expect("D has an optimiser").step(&grads);
+            losses.d_fake = Some(d_fake);
+            losses.d_real = Some(d_real);
+        }
 
-        // G: fool D (D's parameters get no gradient) and stay close to B in L1.
-        self.d.set_requires_grad(false);
-        let fake_ab = Tensor::cat_channels(&[real_a, &fake_b]);
-        let g_gan = self.gan_loss(&self.d.forward(&fake_ab), true);
-        let g_l1 = fake_b.l1_loss(real_b).scale(self.lambda_l1);
-        let loss_g = g_gan.add(&g_l1);
+        // G: fool D (D's parameters get no gradient) and/or stay close to B in L1.
+        let mut terms = Vec::new();
+        if let Some(d) = &self.d {
+            d.set_requires_grad(false);
+            terms.push(self.gan_loss(&d.forward(&self.d_view(real_a, &fake_b)), true));
+            losses.g_gan = terms.last().cloned();
+        }
+        if self.arch.objective.uses_l1() {
+            terms.push(fake_b.l1_loss(real_b).scale(self.lambda_l1));
+            losses.g_l1 = terms.last().cloned();
+        }
+        let loss_g = terms.iter().skip(1).fold(terms[0].clone(), |acc, t| acc.add(t));
         let grads = loss_g.backward();
         self.opt_g.step(&grads);
 
         let _guard = no_grad();
-        let losses = StepLosses {
-            g_gan: g_gan.detach(),
-            g_l1: g_l1.detach(),
-            d_real: d_real.detach(),
-            d_fake: d_fake.detach(),
-        };
+        let detach = |t: &mut Option<Tensor>| *t = t.as_ref().map(Tensor::detach);
+        [&mut losses.g_gan, &mut losses.g_l1, &mut losses.d_real, &mut losses.d_fake]
+            .into_iter()
+            .for_each(detach);
         (fake_b.detach(), losses)
     }
 }

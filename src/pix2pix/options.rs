@@ -54,6 +54,56 @@ pub enum GanMode {
     Lsgan,
 }
 
+/// The paper's objectives (Isola et al. 2017, section 4.2, Table 1): L1 alone (no D at all),
+/// cGAN alone, both (the default), or an unconditional GAN whose D sees only the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum Objective {
+    #[value(name = "l1")]
+    #[serde(rename = "l1")]
+    L1,
+    #[value(name = "cgan")]
+    #[serde(rename = "cgan")]
+    Cgan,
+    #[default]
+    #[value(name = "l1+cgan")]
+    #[serde(rename = "l1+cgan")]
+    L1Cgan,
+    #[value(name = "gan+l1")]
+    #[serde(rename = "gan+l1")]
+    GanL1,
+}
+
+impl Objective {
+    pub const ALL: [Objective; 4] = [Objective::L1, Objective::Cgan, Objective::L1Cgan, Objective::GanL1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::L1 => "l1",
+            Objective::Cgan => "cgan",
+            Objective::L1Cgan => "l1+cgan",
+            Objective::GanL1 => "gan+l1",
+        }
+    }
+    pub fn parse(s: &str) -> anyhow::Result<Objective> {
+        Objective::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| anyhow::anyhow!("unknown objective `{s}` (expected l1, cgan, l1+cgan or gan+l1)"))
+    }
+    /// Whether G is trained towards B in L1.
+    pub fn uses_l1(self) -> bool {
+        self != Objective::Cgan
+    }
+    /// Whether a discriminator exists (and G is trained to fool it).
+    pub fn uses_gan(self) -> bool {
+        self != Objective::L1
+    }
+    /// Whether D sees the input A next to the image (cGAN) or the image alone (GAN).
+    pub fn conditional(self) -> bool {
+        self != Objective::GanL1
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum LrPolicy {
     Linear,
@@ -100,6 +150,10 @@ pub struct TrainOptions {
     pub no_dropout: bool,
     #[arg(long, value_enum, default_value = "vanilla")]
     pub gan_mode: GanMode,
+    /// Objective: l1+cgan (the paper's), l1 (no D), cgan (no L1), gan+l1 (D sees only B).
+    #[arg(long, value_enum, default_value = "l1+cgan")]
+    #[serde(default)]
+    pub objective: Objective,
     #[arg(long = "lambda-l1", default_value_t = 100.0)]
     pub lambda_l1: f64,
     #[arg(long, default_value_t = 0.0002)]

@@ -5,10 +5,10 @@
 
 use super::rng::Rng;
 use crate::io::image::rgb32f_window_to_chw;
+use crate::io::resize::{resize_rgb8, Filter};
 use anyhow::{bail, Result};
 use clap::ValueEnum;
-use image::imageops::{self, FilterType};
-use image::Rgb32FImage;
+use image::{Rgb32FImage, RgbImage};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -198,10 +198,22 @@ pub fn apply(img: &Rgb32FImage, params: &Params, channels: usize) -> (Vec<f32>, 
     let src = if img.dimensions() == params.resize_to {
         img
     } else {
-        // CatmullRom is the bicubic (a = -0.5) filter of PIL's Image.BICUBIC.
-        resized = imageops::resize(img, params.resize_to.0, params.resize_to.1, FilterType::CatmullRom);
+        // The reference resizes the 8-bit image with PIL's bicubic; exact for 8-bit files
+        // (16-bit ones are rounded to 8 bits first, as PIL's RGB conversion does).
+        let (w, h) = params.resize_to;
+        resized = rgb8_to_rgb32f(&resize_rgb8(&rgb32f_to_rgb8(img), w, h, Filter::Bicubic));
         &resized
     };
     let (_, _, w, h) = params.window;
     (rgb32f_window_to_chw(src, params.window, params.flip, channels), h as usize, w as usize)
+}
+
+fn rgb32f_to_rgb8(img: &Rgb32FImage) -> RgbImage {
+    let data = img.as_raw().iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
+    RgbImage::from_raw(img.width(), img.height(), data).expect("same size")
+}
+
+fn rgb8_to_rgb32f(img: &RgbImage) -> Rgb32FImage {
+    let data = img.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
+    Rgb32FImage::from_raw(img.width(), img.height(), data).expect("same size")
 }

@@ -3,9 +3,10 @@
 //! not be repeated; it writes `results/NAME/test_<epoch>/images/` and an `index.html`.
 
 use super::checkpoint::{load_generator, net_path};
+use super::compare::colour_report;
 use super::dataset::open_dataset;
 use super::eval::{evaluate, EvalResult};
-use super::html::write_test_page;
+use super::html::write_test_page_with;
 use super::model::Arch;
 use super::options::{NormKind, TrainOptions};
 use super::preprocess::Preprocess;
@@ -42,6 +43,9 @@ pub struct TestOptions {
     /// default, kept here, is train mode (batch statistics and dropout, as in the paper).
     #[arg(long)]
     pub eval: bool,
+    /// `colour`: add the paper's Lab colour analysis (histograms, intersection) to the page.
+    #[arg(long, value_parser = ["colour", "color"])]
+    pub report: Option<String>,
 }
 
 pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
@@ -57,10 +61,11 @@ pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
         o.dir_a = None;
         o.dir_b = None;
     }
-    // Deterministic: resize to the crop size, no random crop, no flip.
+    // As the reference's test options: no flip, and load_size defaults to crop_size, so
+    // resize_and_crop resizes to the crop size; crop keeps cropping (the images are not
+    // resized), at positions drawn from a fixed seed.
     o.no_flip = true;
-    if matches!(o.preprocess, Preprocess::ResizeAndCrop | Preprocess::Crop) {
-        o.preprocess = Preprocess::ResizeAndCrop;
+    if o.preprocess == Preprocess::ResizeAndCrop {
         o.load_size = o.crop_size;
     }
     let data = open_dataset(&o, &t.phase)?;
@@ -75,7 +80,11 @@ pub fn test(t: &TestOptions, device: &Device) -> Result<(PathBuf, EvalResult)> {
     let images = out.join("images");
     std::fs::create_dir_all(&images).with_context(|| format!("cannot create {}", images.display()))?;
     let r = evaluate(&g, &data, Some(&images), device, Some(t.num_test))?;
-    write_test_page(&out, &format!("{} ({}, {})", t.name, t.phase, t.epoch), &r.rows)?;
+    let extra = match &t.report {
+        Some(_) => colour_report(&out, "output")?,
+        None => String::new(),
+    };
+    write_test_page_with(&out, &format!("{} ({}, {})", t.name, t.phase, t.epoch), &r.rows, &extra)?;
     Ok((out, r))
 }
 
@@ -160,6 +169,7 @@ pub fn translate(t: &TranslateOptions, device: &Device) -> Result<usize> {
         ndf: 64,
         norm: t.norm,
         dropout: true,
+        objective: Default::default(),
     };
     let (arch, mut g) = load_generator(&t.checkpoint, &fallback, device)?;
     if t.eval {

@@ -1,5 +1,5 @@
 //! `engine train-pix2pix`: the training loop of the reference (epochs of shuffled batches,
-//! D step then G step, lr schedule stepped per epoch), with a progress bar, a JSON-lines
+//! D step then G step, lr schedule stepped at the start of each epoch), with a progress bar, a JSON-lines
 //! loss log, a web page refreshed every epoch, atomic checkpoints and exact resume.
 //!
 //! Exact resume: at the end of every epoch the weights, both optimisers, the scheduler
@@ -14,11 +14,13 @@ use super::html::{write_train_page, EpochImages, LossPoint};
 use super::model::{Pix2Pix, LOSS_NAMES};
 use super::options::{LrPolicy, TrainOptions};
 use super::rng::Rng;
+use super::validate::{check_input_size, check_memory, validate_options};
+use crate::check::usage;
 use crate::io::atomic::write_bytes_atomic;
 use crate::nn::Module;
 use crate::optim::schedule::{LrPolicy as Policy, LrScheduler};
 use crate::tensor::Device;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,17 +49,24 @@ fn scheduler(o: &TrainOptions) -> LrScheduler {
 }
 
 pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSummary> {
+    // Everything that can be refused is refused before anything is built or written.
+    validate_options(o)?;
+    let data = open_dataset(o, "train")?;
+    if data.len() < o.batch_size {
+        return Err(usage(format!(
+            "--batch-size {}: the dataset has only {} images",
+            o.batch_size,
+            data.len()
+        )));
+    }
+    check_dataset_sizes(o, &data, device)?;
+    for note in data.notes() {
+        eprintln!("note: {note}");
+    }
     let dir = o.checkpoints_dir.join(name);
     let web = dir.join("web");
     std::fs::create_dir_all(web.join("images"))
         .with_context(|| format!("cannot create {}", web.display()))?;
-    let data = open_dataset(o, "train")?;
-    for note in data.notes() {
-        eprintln!("note: {note}");
-    }
-    if data.len() < o.batch_size {
-        bail!("the dataset has {} images, fewer than --batch-size {}", data.len(), o.batch_size);
-    }
 
     let mut model = Pix2Pix::new(o, device)?;
     let mut sched = scheduler(o);
@@ -73,14 +82,13 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         let opt_text = serde_json::to_string_pretty(o)?;
         write_bytes_atomic(&dir.join("train_opt.json"), opt_text.as_bytes())?;
     }
-    model.set_lr(sched.lr());
     eprintln!(
         "pix2pix: {} train images, G {} ({} params), D {} ({} params), batch {}, epochs {}..={}, device {}",
         data.len(),
         o.netg,
         model.g.num_parameters(),
-        o.netd,
-        model.d.num_parameters(),
+        if model.d.is_some() { o.netd.as_str() } else { "none (objective l1)" },
+        model.d.as_ref().map_or(0, |d| d.num_parameters()),
         o.batch_size,
         o.epoch_count,
         o.n_epochs + o.n_epochs_decay,
@@ -108,9 +116,16 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
     let last_epoch = o.n_epochs + o.n_epochs_decay;
     let steps_per_epoch = data.len() / o.batch_size;
     let mut iters_this_run = 0usize;
+    // The last iteration whose losses were read and finite (losses are read only when printed).
+    let mut checked_iter = state.iteration;
     model.g.train();
-    model.d.train();
+    if let Some(d) = &mut model.d {
+        d.train();
+    }
     for epoch in (state.epoch + 1).max(o.epoch_count)..=last_epoch {
+        // The scheduler steps at the start of the epoch, as the current reference's
+        // update_learning_rate: epoch e trains with the rate after e - epoch_count + 1 steps.
+        model.set_lr(sched.step());
         let mut rng = Rng::from_state(state.data_rng);
         let mut order: Vec<usize> = (0..data.len()).collect();
         rng.shuffle(&mut order);
@@ -131,6 +146,11 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
             let last_step = step + 1 == steps_per_epoch;
             if state.iteration.is_multiple_of(o.print_freq.max(1)) || last_step {
                 let v = losses.values();
+                if v.iter().any(|x| !x.is_finite()) {
+                    bar.abandon();
+                    return Err(non_finite_loss(&dir, &state, checked_iter, &v));
+                }
+                checked_iter = state.iteration;
                 let point = LossPoint {
                     epoch: epoch as f64 - 1.0 + (step + 1) as f64 / steps_per_epoch as f64,
                     g_gan: v[0],
@@ -184,8 +204,6 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         }
         write_train_page(&web, &format!("pix2pix: {name}"), &pages, &history)?;
 
-        // Scheduler steps at the end of the epoch, as the reference's update_learning_rate.
-        model.set_lr(sched.step());
         state.epoch = epoch;
         state.scheduler_steps = sched.last_epoch();
         state.data_rng = rng.state();
@@ -206,6 +224,53 @@ pub fn train(o: &TrainOptions, name: &str, device: &Device) -> Result<TrainSumma
         seconds: started.elapsed().as_secs_f64(),
         validation,
     })
+}
+
+/// The error for a NaN or infinite loss: which iterations, and what is kept. Nothing of the
+/// epoch is saved, so the last checkpoint (of the previous epoch) stays the good one.
+fn non_finite_loss(dir: &Path, state: &TrainState, checked: usize, v: &[f64; 4]) -> anyhow::Error {
+    let losses = LOSS_NAMES.iter().zip(v).map(|(n, x)| format!("{n} {x}")).collect::<Vec<_>>().join(", ");
+    let when = if checked + 1 == state.iteration {
+        format!("at iteration {}", state.iteration)
+    } else {
+        format!("between iterations {} and {}", checked + 1, state.iteration)
+    };
+    let kept = if state.epoch >= 1 && dir.join("latest_state.safetensors").exists() {
+        format!("the checkpoint of epoch {} in {} is kept", state.epoch, dir.display())
+    } else {
+        "no epoch was completed, nothing was saved".into()
+    };
+    anyhow::anyhow!(
+        "training stopped: the loss became non-finite {when} ({losses}); {kept}; lower --lr or --lambda-l1"
+    )
+}
+
+/// Every input size the dataset gives, against the model and the memory.
+fn check_dataset_sizes(
+    o: &TrainOptions,
+    data: &super::dataset::AlignedDataset,
+    device: &Device,
+) -> Result<()> {
+    let sizes = data.output_sizes();
+    for (&(w, h), path) in sizes {
+        let what = format!("{} gives {w}x{h} after --preprocess {}", path.display(), o.preprocess);
+        check_input_size(o, w as usize, h as usize, &what)?;
+    }
+    if o.batch_size > 1 && sizes.len() > 1 {
+        let mut it = sizes.iter();
+        let ((w0, h0), p0) = it.next().expect("two sizes");
+        let ((w1, h1), p1) = it.next().expect("two sizes");
+        return Err(usage(format!(
+            "--batch-size {}: images differ in size after preprocessing ({} is {w0}x{h0}, {} is {w1}x{h1}): use --batch-size 1 or a cropping --preprocess",
+            o.batch_size,
+            p0.display(),
+            p1.display()
+        )));
+    }
+    if let Some((&(w, h), _)) = sizes.iter().max_by_key(|((w, h), _)| *w as u64 * *h as u64) {
+        check_memory(o, w as usize, h as usize, device)?;
+    }
+    Ok(())
 }
 
 /// Mean L1 / PSNR of G on val/ (else test/) when the dataroot has one.

@@ -3,6 +3,7 @@
 //! jcjohnson/neural-style expect. The image is optimised in [0, 1] RGB pixel space; the
 //! network sees it with ImageNet normalisation, as torchvision's weights expect.
 
+pub mod budget;
 pub mod colors;
 pub mod losses;
 pub mod options;

@@ -140,11 +140,22 @@ impl Monitor<'_> {
     fn observe(&mut self, losses: &Losses, pixels: &[f32]) -> Result<()> {
         self.evaluations += 1;
         let it = self.evaluations;
+        if !losses.is_finite() {
+            self.bar.abandon();
+            bail!(
+                "the loss became non-finite at evaluation {it} ({losses}); stopped without writing {}: lower --beta, --alpha, --tv-weight or --learning-rate",
+                self.opts.output.display()
+            );
+        }
         self.bar.set_position(it.min(self.total_evals) as u64);
         self.bar.set_message(format!("{losses}"));
         if self.opts.print_every > 0 && it.is_multiple_of(self.opts.print_every) {
             let line = format!("Iteration {it} / {}: {losses}", self.total_evals);
-            self.bar.suspend(|| println!("{line}"));
+            // A closed stdout (`| head`) must not stop the run: the image still gets written.
+            self.bar.suspend(|| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{line}");
+            });
         }
         if self.opts.save_every > 0 && it.is_multiple_of(self.opts.save_every) && it < self.total_evals {
             let path = intermediate_path(&self.opts.output, it);
@@ -223,24 +234,29 @@ fn optimise(
                 mon.observe(&losses, p)?;
                 Ok((losses.total, grad))
             })?;
+            if outcome.reason == crate::optim::lbfgs::StopReason::NonFinite {
+                bail!(
+                    "L-BFGS stopped at iteration {}: {}; nothing written to {}: lower --beta, --alpha or --tv-weight",
+                    outcome.iterations,
+                    outcome.reason,
+                    opts.output.display()
+                );
+            }
             Ok((outcome.iterations, outcome.reason.to_string()))
         }
         OptimizerKind::Adam => {
             let img = Tensor::from_f32(&x.data, &shape, device);
             img.set_requires_grad(true);
             let mut adam = Adam::new(vec![img.clone()], opts.learning_rate, 0.9, 0.999);
-            let mut reason = "iteration limit reached".to_string();
+            let reason = "iteration limit reached".to_string();
             let mut done = 0;
             for _ in 0..opts.iterations {
                 let terms = obj.eval(&img);
                 let losses = terms.values();
                 initial.get_or_insert(losses);
-                if !losses.is_finite() {
-                    reason = "loss became NaN or infinite".into();
-                    break;
-                }
-                let grads = terms.total.backward();
+                // Stops the run with an error on a non-finite loss.
                 mon.observe(&losses, &img.to_vec_f32())?;
+                let grads = terms.total.backward();
                 adam.step(&grads);
                 done += 1;
             }
@@ -248,6 +264,42 @@ fn optimise(
             Ok((done, reason))
         }
     }
+}
+
+/// Refuses a run whose estimated memory (at the finest scale) exceeds what the host has
+/// (CPU and emulator; a CUDA device reports its own out-of-memory), naming a size that fits.
+fn check_memory(
+    opts: &StyleOptions,
+    layers: &[String],
+    sizes: &[(usize, usize)],
+    styles: &[Pixels],
+    device: &Device,
+) -> Result<()> {
+    let deepest = layers.iter().filter_map(|l| VGG19_LAYERS.iter().position(|v| v == l)).max().unwrap_or(0);
+    let &(h, w) = sizes.last().expect("at least one scale");
+    let long = (opts.style_scale * h.max(w) as f64).ceil() as usize;
+    let style_sizes: Vec<_> = styles.iter().map(|s| fit_long_side(s.height, s.width, long)).collect();
+    let need = super::budget::estimate_bytes(opts, deepest, h, w, &style_sizes);
+    if device.name().starts_with("cuda") {
+        return Ok(());
+    }
+    let Some(have) = crate::nn::fit::host_memory_available() else { return Ok(()) };
+    if need > have {
+        // Memory grows with the area: scale the long side by the square root.
+        let fits = (opts.image_size as f64 * (0.9 * have / need).sqrt()) as usize / 16 * 16;
+        let gib = |b: f64| format!("{:.1} GiB", b / (1u64 << 30) as f64);
+        return Err(crate::check::usage(format!(
+            "--image-size {} (output {w}x{h}, style images up to {} px with --style-scale {}) needs about {} (estimated from the shapes), but {} is available: use --image-size {} or less{}",
+            opts.image_size,
+            long,
+            opts.style_scale,
+            gib(need),
+            gib(have),
+            fits.max(16),
+            if opts.style_scale > 1.0 { ", or a smaller --style-scale" } else { "" }
+        )));
+    }
+    Ok(())
 }
 
 /// Runs style transfer as `opts` says, writes the output image and its JSON report.
@@ -292,6 +344,8 @@ pub fn stylize(opts: &StyleOptions, device: &Device) -> Result<StyleReport> {
             }
         }
     }
+
+    check_memory(opts, &layers, &sizes, &styles, device)?;
 
     let vgg_path = resolve_vgg_path(opts.vgg.as_deref())?;
     let vgg = load_vgg(&vgg_path, &layers, opts.pooling, device)?;

@@ -156,27 +156,28 @@ fn log_of(prog: sys::nvrtcProgram) -> String {
     }
 }
 
-/// Compiles `kernels/<module>.cu` with NVRTC, the prelude given as the header `prelude.cuh`.
+/// Compiles `kernels/<module>.cu` with NVRTC, the kernel headers (`sources::HEADERS`) given by name.
 pub fn compile(module: &str, target: Target) -> Result<Compiled, DeviceError> {
     let source = sources::source(module)
         .ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
     compile_source(&format!("kernels/{module}.cu"), source, target)
 }
 
-/// Compiles `source` (named `file` in messages) with the prelude as the header `prelude.cuh`.
+/// Compiles `source` (named `file` in messages) with the kernel headers given by name.
 pub fn compile_source(file: &str, source: &str, target: Target) -> Result<Compiled, DeviceError> {
     nvrtc_version()?;
     let (src, name) = (CString::new(source).unwrap(), CString::new(file).unwrap());
-    let (header, header_name) = (CString::new(sources::PRELUDE).unwrap(), c"prelude.cuh");
-    let headers = [header.as_ptr()];
-    let include_names = [header_name.as_ptr()];
+    let texts: Vec<CString> = sources::HEADERS.iter().map(|(_, t)| CString::new(*t).unwrap()).collect();
+    let names: Vec<CString> = sources::HEADERS.iter().map(|(n, _)| CString::new(*n).unwrap()).collect();
+    let headers: Vec<*const c_char> = texts.iter().map(|t| t.as_ptr()).collect();
+    let include_names: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
     let mut prog: sys::nvrtcProgram = std::ptr::null_mut();
     unsafe {
         sys::nvrtcCreateProgram(
             &mut prog,
             src.as_ptr(),
             name.as_ptr(),
-            1,
+            headers.len() as i32,
             headers.as_ptr(),
             include_names.as_ptr(),
         )
@@ -231,15 +232,18 @@ pub fn cache_dir() -> PathBuf {
     base.join("engine").join("kernels")
 }
 
-/// The cache file of a module: keyed by its source, the prelude, NVRTC's version, the
+/// The cache file of a module: keyed by its source, the headers, NVRTC's version, the
 /// target and the options.
 pub fn cache_path(module: &str, target: Target) -> Result<PathBuf, DeviceError> {
     let (major, minor) = nvrtc_version()?;
     let source = sources::source(module)
         .ok_or_else(|| DeviceError(format!("no kernel module `{module}` (kernels/{module}.cu)")))?;
     let mut h = Sha256::new();
-    for part in [module, source, sources::PRELUDE, &format!("nvrtc {major}.{minor}"), &target.arch_flag()]
+    let (version, arch) = (format!("nvrtc {major}.{minor}"), target.arch_flag());
+    let headers = sources::HEADERS.iter().flat_map(|(n, t)| [*n, *t]);
+    for part in [module, source, version.as_str(), arch.as_str()]
         .into_iter()
+        .chain(headers)
         .chain(OPTIONS.iter().copied())
     {
         h.update((part.len() as u64).to_le_bytes());

@@ -4,21 +4,16 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use super::consts::{BLOCK, GEMM_BK, GEMM_TILE};
 use super::{DevBuf, Runtime};
 
 #[cfg(target_endian = "big")]
 compile_error!("kernel arguments are packed for little-endian hosts");
 
-/// Threads per block of every 1-D kernel (and of the 64x64-tile GEMM kernels).
-pub const BLOCK: u32 = 256;
 /// Cap on 1-D grids; kernels loop grid-stride over the rest.
 const MAX_GRID_1D: usize = 2048;
 /// Blocks a split reduction aims for, so a few large reductions still fill the GPU.
 const TARGET_BLOCKS: usize = 512;
-/// K-slice depth of the GEMM kernels (conv.cu, gram.cu: BK).
-pub const GEMM_BK: usize = 16;
-/// Output tile edge of the GEMM kernels (BM = BN).
-pub const GEMM_TILE: usize = 64;
 
 /// Kernel parameters, one 8-byte slot each. A 4-byte parameter sits in the low half of its
 /// slot; on a little-endian host a pointer to the slot is a pointer to the value, which is

@@ -6,6 +6,7 @@
 pub mod alloc;
 mod backend;
 pub mod compile;
+pub mod consts;
 pub mod cuda;
 pub mod emu;
 pub mod launch;

@@ -1,4 +1,5 @@
-//! The kernel sources, embedded by build.rs: `PRELUDE`, `SOURCES` (module, text) and
+//! The kernel sources, embedded by build.rs: `HEADERS` (name, text: `kernels/*.cuh` and the
+//! generated `constants.cuh`), `SOURCES` (module, text) and
 //! `KERNELS` (module, entry points) for every `kernels/<module>.cu`.
 
 include!(concat!(env!("OUT_DIR"), "/kernels.rs"));

@@ -2,6 +2,10 @@
 //! (kernels/elementwise.cu).
 
 use super::{dev, expect_len, same_len};
+use crate::backend::device::consts::{
+    BINARY_ADD, BINARY_MUL, BINARY_SUB, UNARY_ABS, UNARY_LEAKY, UNARY_RELU, UNARY_SIGMOID, UNARY_SQR,
+    UNARY_TANH,
+};
 use crate::backend::device::launch::{grid_1d, Args};
 use crate::backend::device::DeviceBackend;
 use crate::backend::{Binary, Storage, Unary};
@@ -33,9 +37,9 @@ pub fn unary_backward(d: &DeviceBackend, op: Unary, x: &Storage, y: &Storage, gy
 pub fn binary(d: &DeviceBackend, op: Binary, a: &Storage, b: &Storage) -> Storage {
     same_len("binary", a, b);
     let code = match op {
-        Binary::Add => 0,
-        Binary::Sub => 1,
-        Binary::Mul => 2,
+        Binary::Add => BINARY_ADD,
+        Binary::Sub => BINARY_SUB,
+        Binary::Mul => BINARY_MUL,
     };
     let n = a.len();
     let out = d.alloc(n);
@@ -76,11 +80,11 @@ pub fn add_inplace(d: &DeviceBackend, acc: &mut Storage, x: &Storage) {
 
 fn unary_code(op: Unary) -> (i32, f32) {
     match op {
-        Unary::Relu => (0, 0.0),
-        Unary::LeakyRelu(a) => (1, a as f32),
-        Unary::Tanh => (2, 0.0),
-        Unary::Sigmoid => (3, 0.0),
-        Unary::Abs => (4, 0.0),
-        Unary::Sqr => (5, 0.0),
+        Unary::Relu => (UNARY_RELU, 0.0),
+        Unary::LeakyRelu(a) => (UNARY_LEAKY, a as f32),
+        Unary::Tanh => (UNARY_TANH, 0.0),
+        Unary::Sigmoid => (UNARY_SIGMOID, 0.0),
+        Unary::Abs => (UNARY_ABS, 0.0),
+        Unary::Sqr => (UNARY_SQR, 0.0),
     }
 }

@@ -1,6 +1,7 @@
 //! L1, MSE and BCE-with-logits losses, total variation, and their backward (kernels/loss.cu).
 
 use super::{dev, expect_len, same_len};
+use crate::backend::device::consts::{LOSS_BCE, LOSS_L1, LOSS_MSE};
 use crate::backend::device::launch::{grid_1d, reduce_blocks, Args};
 use crate::backend::device::DeviceBackend;
 use crate::backend::{Loss, Storage};
@@ -71,8 +72,8 @@ pub fn tv_backward(
 
 fn loss_code(op: Loss) -> i32 {
     match op {
-        Loss::L1 => 0,
-        Loss::Mse => 1,
-        Loss::BceWithLogits => 2,
+        Loss::L1 => LOSS_L1,
+        Loss::Mse => LOSS_MSE,
+        Loss::BceWithLogits => LOSS_BCE,
     }
 }

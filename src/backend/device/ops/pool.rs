@@ -1,6 +1,7 @@
 //! 2x2 max and average pooling with their backward (kernels/pool.cu).
 
 use super::{dev, expect_len};
+use crate::backend::device::consts::{POOL_AVG, POOL_MAX};
 use crate::backend::device::launch::{grid_1d, Args};
 use crate::backend::device::DeviceBackend;
 use crate::backend::{Pool, Storage};
@@ -35,7 +36,7 @@ pub fn pool2_backward(
 
 fn pool_code(op: Pool) -> i32 {
     match op {
-        Pool::Max => 0,
-        Pool::Avg => 1,
+        Pool::Max => POOL_MAX,
+        Pool::Avg => POOL_AVG,
     }
 }
