@@ -1,10 +1,7 @@
 //! The CPU reference backend against naive loops, finite differences and hand
 //! computations, in f64; plus agreement of its f32 path with the f64 one.
 
-use std::sync::Arc;
-
 use engine::backend::cpu::CpuBackend;
-use engine::backend::device::{DevBuf, DevicePool};
 use engine::backend::{
     philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
@@ -718,15 +715,11 @@ fn mixed_dtypes_panic() {
     BE.binary(Binary::Add, &st(&[1.0; 3]), &st32(&[1.0; 3]));
 }
 
-struct NoPool;
-impl DevicePool for NoPool {
-    fn free(&self, _ptr: u64, _len: usize) {}
-}
-
 #[test]
 #[should_panic(expected = "device storage given to the CPU backend")]
 fn device_storage_panics() {
-    let s = Storage::Device(DevBuf { ptr: 0, len: 3, pool: Arc::new(NoPool) });
+    // A real (emulator) buffer: safe code cannot make a DevBuf of its own.
+    let s = Storage::Device(engine::backend::device::emu_runtime().alloc(3));
     BE.unary(Unary::Relu, &s);
 }
 

@@ -74,7 +74,7 @@ fn run_matmul(
     let a = random(m * k, seed, -1.0, 1.0);
     let b = random(k * n, seed + 1, -1.0, 1.0);
     let (da, db, dc) = (upload(rt, &a), upload(rt, &b), rt.alloc(m * n));
-    let (mut pa, mut pb, mut pc) = (da.ptr, db.ptr, dc.ptr);
+    let (mut pa, mut pb, mut pc) = (da.ptr(), db.ptr(), dc.ptr());
     let (mut mi, mut ni, mut ki) = (m as i32, n as i32, k as i32);
     let mut args = [arg(&mut pa), arg(&mut pb), arg(&mut pc), arg(&mut mi), arg(&mut ni), arg(&mut ki)];
     let grid = [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1];
@@ -112,7 +112,7 @@ fn missing_barrier_gives_a_wrong_result() {
     let want: Vec<f32> = (0..n).map(|i| x[(i / 256) * 256 + (i % 256 + 1) % 256]).collect();
     for (kernel, must_match) in [("shift_sync", true), ("shift_racy", false)] {
         let (dx, dy) = (upload(&*rt, &x), rt.alloc(n));
-        let (mut px, mut py) = (dx.ptr, dy.ptr);
+        let (mut px, mut py) = (dx.ptr(), dy.ptr());
         unsafe {
             rt.launch("selftest", kernel, [4, 1, 1], [256, 1, 1], 0, &mut [arg(&mut px), arg(&mut py)])
         }
@@ -136,7 +136,7 @@ fn dynamic_shared_memory_reduction() {
         let threads = 128;
         let blocks = n.div_ceil(threads);
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(blocks));
-        let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
+        let (mut px, mut po, mut ni) = (dx.ptr(), dout.ptr(), n as i32);
         let mut args = [arg(&mut px), arg(&mut po), arg(&mut ni)];
         unsafe {
             rt.launch(
@@ -164,7 +164,7 @@ fn warp_shuffles_and_votes() {
         let warps = 6;
         let x = random(32 * warps, 6, -1.0, 3.0);
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(8 * warps));
-        let (mut px, mut po) = (dx.ptr, dout.ptr);
+        let (mut px, mut po) = (dx.ptr(), dout.ptr());
         // 3 blocks of 2 warps.
         unsafe {
             rt.launch("selftest", "warp_ops", [3, 1, 1], [64, 1, 1], 0, &mut [arg(&mut px), arg(&mut po)])
@@ -198,7 +198,8 @@ fn atomics_across_blocks() {
         let counts = upload(&*rt, &vec![0.0; nbins]); // 0.0f32 is also the int 0
         let maxbits = upload(&*rt, &[0.0]);
         let total = upload(&*rt, &[0.0]);
-        let (mut px, mut ps, mut pc, mut pm, mut pt) = (dx.ptr, sums.ptr, counts.ptr, maxbits.ptr, total.ptr);
+        let (mut px, mut ps, mut pc, mut pm, mut pt) =
+            (dx.ptr(), sums.ptr(), counts.ptr(), maxbits.ptr(), total.ptr());
         let (mut ni, mut nb) = (n as i32, nbins as i32);
         let mut args = [
             arg(&mut px),
@@ -233,7 +234,7 @@ fn atomics_across_blocks() {
 fn out_of_bounds_write_is_reported_with_the_kernel_name() {
     let rt = emu_runtime();
     let y = rt.alloc(100);
-    let (mut py, mut n) = (y.ptr, 100i32);
+    let (mut py, mut n) = (y.ptr(), 100i32);
     let err = unsafe {
         rt.launch("selftest", "oob_write", [1, 1, 1], [128, 1, 1], 0, &mut [arg(&mut py), arg(&mut n)])
     }
@@ -245,7 +246,7 @@ fn out_of_bounds_write_is_reported_with_the_kernel_name() {
     );
     assert!(!msg.contains('\n'), "one line: {msg}");
     // The guard was repaired: a correct launch on the same buffer passes.
-    let (mut py, mut px, mut a, mut n) = (y.ptr, y.ptr, 1.0f32, 100i32);
+    let (mut py, mut px, mut a, mut n) = (y.ptr(), y.ptr(), 1.0f32, 100i32);
     unsafe {
         rt.launch(
             "selftest",
@@ -263,7 +264,7 @@ fn out_of_bounds_write_is_reported_with_the_kernel_name() {
 fn shared_memory_overflow_is_reported() {
     let rt = emu_runtime();
     let y = rt.alloc(1);
-    let mut py = y.ptr;
+    let mut py = y.ptr();
     let err =
         unsafe { rt.launch("selftest", "shared_overflow", [2, 1, 1], [33, 1, 1], 0, &mut [arg(&mut py)]) }
             .unwrap_err();
@@ -275,7 +276,7 @@ fn shared_memory_overflow_is_reported() {
 fn deadlock_is_reported() {
     let rt = emu_runtime();
     let y = rt.alloc(32);
-    let mut py = y.ptr;
+    let mut py = y.ptr();
     let err =
         unsafe { rt.launch("selftest", "divergent_barrier", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut py)]) }
             .unwrap_err();
@@ -289,7 +290,7 @@ fn deadlock_is_reported() {
 fn launch_errors_are_one_clear_line() {
     let rt = emu_runtime();
     let y = rt.alloc(4);
-    let (mut py, mut n) = (y.ptr, 4i32);
+    let (mut py, mut n) = (y.ptr(), 4i32);
     let e = unsafe { rt.launch("selftest", "no_such_kernel", [1, 1, 1], [1, 1, 1], 0, &mut [arg(&mut py)]) }
         .unwrap_err();
     assert!(e.to_string().contains("no kernel `no_such_kernel` in kernels/selftest.cu"), "{e}");
@@ -329,7 +330,7 @@ fn kernel_without_barriers_is_fast() {
     let x = random(n, 10, -1.0, 1.0);
     let y0 = random(n, 11, -1.0, 1.0);
     let (dx, dy) = (upload(&*rt, &x), upload(&*rt, &y0));
-    let (mut py, mut px, mut a, mut ni) = (dy.ptr, dx.ptr, 0.5f32, n as i32);
+    let (mut py, mut px, mut a, mut ni) = (dy.ptr(), dx.ptr(), 0.5f32, n as i32);
     let t = Instant::now();
     unsafe {
         rt.launch(
@@ -354,7 +355,7 @@ fn declaration_forms_and_barrier_count() {
         let n = 300;
         let x = random(n, 12, -1.0, 1.0);
         let (dx, dout) = (upload(&*rt, &x), rt.alloc(n));
-        let (mut px, mut po, mut ni) = (dx.ptr, dout.ptr, n as i32);
+        let (mut px, mut po, mut ni) = (dx.ptr(), dout.ptr(), n as i32);
         unsafe {
             rt.launch(
                 "selftest",

@@ -95,7 +95,7 @@ fn bf16_bits(v: f32) -> u32 {
 fn run_mma(rt: &dyn Runtime, kernel: &str, regs: &[u32]) -> Vec<f32> {
     let words: Vec<f32> = regs.iter().map(|&u| f32::from_bits(u)).collect();
     let (din, dout) = (upload(rt, &words), rt.alloc(128));
-    let (mut pi, mut po) = (din.ptr, dout.ptr);
+    let (mut pi, mut po) = (din.ptr(), dout.ptr());
     unsafe { rt.launch("tc_selftest", kernel, [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut pi), arg(&mut po)]) }
         .unwrap_or_else(|e| panic!("{e}"));
     let raw = rt.dtoh(&dout);
@@ -175,7 +175,7 @@ fn mma_rejects_unrounded_tf32_and_a_diverged_warp() {
     regs[0] = 1.0f32.to_bits() | 1; // low mantissa bits set: not a tf32 value
     let words: Vec<f32> = regs.iter().map(|&u| f32::from_bits(u)).collect();
     let (din, dout) = (upload(&*rt, &words), rt.alloc(128));
-    let (mut pi, mut po) = (din.ptr, dout.ptr);
+    let (mut pi, mut po) = (din.ptr(), dout.ptr());
     let e = unsafe {
         rt.launch("tc_selftest", "mma_tf32_frag", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut pi), arg(&mut po)])
     }
@@ -252,7 +252,7 @@ fn conversions_are_bit_exact() {
     for rt in runtimes() {
         let n = x.len();
         let (dx, dt, db) = (upload(&*rt, &x), rt.alloc(n), rt.alloc(n));
-        let (mut px, mut pt, mut pb, mut ni) = (dx.ptr, dt.ptr, db.ptr, n as i32);
+        let (mut px, mut pt, mut pb, mut ni) = (dx.ptr(), dt.ptr(), db.ptr(), n as i32);
         let grid = [n.div_ceil(256) as u32, 1, 1];
         unsafe {
             rt.launch(
@@ -283,7 +283,7 @@ fn conversions_are_bit_exact() {
 
 fn run_ldmatrix(rt: &dyn Runtime, tile: &[f32], variant: i32, offset: i32) -> Result<Vec<f32>, String> {
     let (dt, dout) = (upload(rt, tile), rt.alloc(128));
-    let (mut pt, mut po, mut v, mut o) = (dt.ptr, dout.ptr, variant, offset);
+    let (mut pt, mut po, mut v, mut o) = (dt.ptr(), dout.ptr(), variant, offset);
     unsafe {
         rt.launch(
             "tc_selftest",
@@ -335,7 +335,7 @@ fn ldmatrix_distributes_rows_as_the_isa_says() {
 
 fn run_cp_async(rt: &dyn Runtime, g: &[f32], mode: i32) -> Vec<f32> {
     let (dg, dout) = (upload(rt, g), rt.alloc(576));
-    let (mut pg, mut po, mut m) = (dg.ptr, dout.ptr, mode);
+    let (mut pg, mut po, mut m) = (dg.ptr(), dout.ptr(), mode);
     unsafe {
         rt.launch(
             "tc_selftest",
@@ -377,7 +377,7 @@ fn cp_async_lands_at_its_wait_group() {
 fn shared_memory_limits_and_vector_alignment_are_enforced() {
     let rt = emu_runtime();
     let (dg, dout) = (rt.alloc(64), rt.alloc(64));
-    let (mut pg, mut po) = (dg.ptr, dout.ptr);
+    let (mut pg, mut po) = (dg.ptr(), dout.ptr());
     let e = unsafe {
         rt.launch("tc_selftest", "misaligned_f4", [1, 1, 1], [32, 1, 1], 0, &mut [arg(&mut pg), arg(&mut po)])
     }

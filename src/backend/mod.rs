@@ -50,7 +50,7 @@ impl Storage {
         match self {
             Storage::F32(v) => v.len(),
             Storage::F64(v) => v.len(),
-            Storage::Device(b) => b.len,
+            Storage::Device(b) => b.len(),
         }
     }
     pub fn is_empty(&self) -> bool {

@@ -20,7 +20,7 @@ pub fn run(device: DeviceSpec) -> Result<()> {
 }
 
 pub fn kernels_report(arch: &str, sass: bool) -> Result<()> {
-    compile::print_report(arch).map_err(|e| anyhow!("{e}"))?;
+    print!("{}", compile::report_text(arch).map_err(|e| anyhow!("{e}"))?);
     if sass {
         match sass::sass_report(arch).map_err(|e| anyhow!("{e}"))? {
             Some(counts) => print!("\nSASS ({arch}, cuobjdump):\n{}", sass::format_sass(&counts)),

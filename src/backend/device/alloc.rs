@@ -64,7 +64,8 @@ impl CachingAllocator {
                 .result()
                 .map_err(|e| DeviceError(format!("CUDA: memset failed: {}", driver_message(&e))))?;
         }
-        Ok(DevBuf { ptr, len, pool: self.clone() })
+        // SAFETY: ptr is a fresh (or returned, unused) block of at least len f32 from this pool.
+        Ok(unsafe { DevBuf::from_raw(ptr, len, self.clone()) })
     }
 
     fn fresh(&self, bytes: usize) -> Result<u64, DeviceError> {

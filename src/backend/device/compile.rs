@@ -375,11 +375,10 @@ pub fn format_report(reports: &[KernelReport]) -> String {
     s
 }
 
-/// Prints `format_report` of `compile_report(arch)` for `engine kernels --report`.
-pub fn print_report(arch: &str) -> Result<(), DeviceError> {
+/// `engine kernels --report`: the NVRTC version, the options and ptxas's resource report of
+/// every kernel for `arch`, as text (the CLI prints it).
+pub fn report_text(arch: &str) -> Result<String, DeviceError> {
     let (major, minor) = nvrtc_version()?;
     let reports = compile_report(arch)?;
-    println!("NVRTC {major}.{minor}, {arch}, options: {}", OPTIONS.join(" "));
-    print!("{}", format_report(&reports));
-    Ok(())
+    Ok(format!("NVRTC {major}.{minor}, {arch}, options: {}\n{}", OPTIONS.join(" "), format_report(&reports)))
 }

@@ -139,17 +139,17 @@ impl Runtime for CudaRuntime {
     }
 
     fn htod(&self, dst: &DevBuf, src: &[f32]) {
-        assert!(src.len() <= dst.len, "htod: {} values into a buffer of {}", src.len(), dst.len);
+        assert!(src.len() <= dst.len(), "htod: {} values into a buffer of {}", src.len(), dst.len());
         self.bind();
         // From pageable memory the driver stages `src` before returning, so it may be dropped.
-        unsafe { result::memcpy_htod_async(dst.ptr, src, self.stream.cu_stream()) }
+        unsafe { result::memcpy_htod_async(dst.ptr(), src, self.stream.cu_stream()) }
             .unwrap_or_else(|e| panic!("CUDA: copy to the device failed: {}", driver_message(&e)));
     }
 
     fn dtoh(&self, src: &DevBuf) -> Vec<f32> {
         self.bind();
-        let mut out = vec![0.0f32; src.len];
-        unsafe { result::memcpy_dtoh_async(&mut out, src.ptr, self.stream.cu_stream()) }
+        let mut out = vec![0.0f32; src.len()];
+        unsafe { result::memcpy_dtoh_async(&mut out, src.ptr(), self.stream.cu_stream()) }
             .and_then(|_| self.stream.synchronize())
             .unwrap_or_else(|e| {
                 panic!(
@@ -161,15 +161,15 @@ impl Runtime for CudaRuntime {
     }
 
     fn dtod(&self, dst: &DevBuf, dst_off: usize, src: &DevBuf, src_off: usize, len: usize) {
-        assert!(src_off + len <= src.len && dst_off + len <= dst.len, "dtod: range out of bounds");
+        assert!(src_off + len <= src.len() && dst_off + len <= dst.len(), "dtod: range out of bounds");
         if len == 0 {
             return;
         }
         self.bind();
         unsafe {
             result::memcpy_dtod_async(
-                dst.ptr + 4 * dst_off as u64,
-                src.ptr + 4 * src_off as u64,
+                dst.ptr() + 4 * dst_off as u64,
+                src.ptr() + 4 * src_off as u64,
                 4 * len,
                 self.stream.cu_stream(),
             )

@@ -181,23 +181,24 @@ impl Runtime for EmuRuntime {
         let mut usage = self.mem.usage.lock().unwrap();
         usage.0 += len * 4;
         usage.1 = usage.1.max(usage.0);
-        DevBuf { ptr, len, pool: self.mem.clone() }
+        // SAFETY: ptr is the data area of the allocation just made, registered with this pool.
+        unsafe { DevBuf::from_raw(ptr, len, self.mem.clone()) }
     }
 
     fn htod(&self, dst: &DevBuf, src: &[f32]) {
-        assert!(src.len() <= dst.len, "htod: {} values into a buffer of {}", src.len(), dst.len);
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.ptr as *mut f32, src.len()) };
+        assert!(src.len() <= dst.len(), "htod: {} values into a buffer of {}", src.len(), dst.len());
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.ptr() as *mut f32, src.len()) };
     }
 
     fn dtoh(&self, src: &DevBuf) -> Vec<f32> {
-        unsafe { std::slice::from_raw_parts(src.ptr as *const f32, src.len) }.to_vec()
+        unsafe { std::slice::from_raw_parts(src.ptr() as *const f32, src.len()) }.to_vec()
     }
 
     fn dtod(&self, dst: &DevBuf, dst_off: usize, src: &DevBuf, src_off: usize, len: usize) {
-        assert!(src_off + len <= src.len && dst_off + len <= dst.len, "dtod: range out of bounds");
+        assert!(src_off + len <= src.len() && dst_off + len <= dst.len(), "dtod: range out of bounds");
         // `copy` (memmove): src and dst may be the same buffer.
         unsafe {
-            std::ptr::copy((src.ptr as *const f32).add(src_off), (dst.ptr as *mut f32).add(dst_off), len)
+            std::ptr::copy((src.ptr() as *const f32).add(src_off), (dst.ptr() as *mut f32).add(dst_off), len)
         };
     }
 

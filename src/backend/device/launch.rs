@@ -29,12 +29,12 @@ impl Args {
     }
     /// A device pointer (`float*` / `const float*`).
     pub fn buf(mut self, b: &DevBuf) -> Self {
-        self.slots.push(b.ptr);
+        self.slots.push(b.ptr());
         self
     }
     /// An optional device pointer: null when absent (the kernel also gets a has_* flag).
     pub fn opt(mut self, b: Option<&DevBuf>) -> Self {
-        self.slots.push(b.map_or(0, |b| b.ptr));
+        self.slots.push(b.map_or(0, |b| b.ptr()));
         self
     }
     /// An `int` from a size; panics when it does not fit (kernels index with 32-bit ints).

@@ -30,11 +30,33 @@ pub trait DevicePool: Send + Sync {
     fn free(&self, ptr: u64, len: usize);
 }
 
-/// A buffer of `len` f32 in device memory (or emulator memory). Freed on drop.
+/// A buffer of `len` f32 in device memory (or emulator memory). Freed on drop. The fields
+/// are private and only a runtime makes one, so safe code cannot point a kernel (or the
+/// emulator, which dereferences these addresses on the host) at arbitrary memory.
 pub struct DevBuf {
-    pub ptr: u64,
-    pub len: usize,
-    pub pool: Arc<dyn DevicePool>,
+    ptr: u64,
+    len: usize,
+    pool: Arc<dyn DevicePool>,
+}
+
+impl DevBuf {
+    /// # Safety
+    /// `ptr` must address `len` f32 of device memory that `pool` owns and that nothing else
+    /// uses until this buffer returns it to `pool` on drop.
+    pub(crate) unsafe fn from_raw(ptr: u64, len: usize, pool: Arc<dyn DevicePool>) -> Self {
+        DevBuf { ptr, len, pool }
+    }
+    /// The device address (what a kernel parameter receives).
+    pub fn ptr(&self) -> u64 {
+        self.ptr
+    }
+    /// Length in f32 elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl Drop for DevBuf {

@@ -38,7 +38,7 @@ pub fn full(d: &DeviceBackend, len: usize, value: f64, dtype: DType) -> Storage 
 
 pub fn clone_storage(d: &DeviceBackend, s: &Storage) -> Storage {
     let src = dev(s);
-    let b = d.alloc(src.len);
-    d.runtime().dtod(&b, 0, src, 0, src.len);
+    let b = d.alloc(src.len());
+    d.runtime().dtod(&b, 0, src, 0, src.len());
     Storage::Device(b)
 }

@@ -63,7 +63,7 @@ impl DeviceBackend {
     }
 
     fn fill_buf(&self, b: &DevBuf, value: f32) {
-        self.run("elementwise", "fill", grid_1d(b.len), Args::new().buf(b).int(b.len).f32(value));
+        self.run("elementwise", "fill", grid_1d(b.len()), Args::new().buf(b).int(b.len()).f32(value));
     }
 
     /// out[i] = scale * sum_z ws[z*len + i].
