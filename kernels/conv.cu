@@ -15,7 +15,8 @@
 //                   same (iy + pad) % stride): within a phase only the kernel taps
 //                   ky = (iy + pad) % stride + stride*j contribute, so no work is spent on
 //                   the zeros of the dilated gradient. Per phase: M = c_in,
-//                   N = n*ceil(h/s)*ceil(w/s), K = c_out*ceil(kh/s)*ceil(kw/s).
+//                   N = n*ceil(h/s)*ceil(w/s), K = c_out*ceil(kh/s)*ceil(kw/s), ordered
+//                   (tap, c_out) so that only c_out and the taps per row are divisors.
 //                   grid (ceil(N/64), ceil(M/64), splits*stride^2), block 256; split-K as
 //                   for the forward pass, chunked by the largest phase K.
 //                   FLOPs 2*n*h*w*c_in*c_out*kh*kw/s^2; bytes 4*(|gy| + |w| + |gx|).
@@ -25,14 +26,22 @@
 //                   [z*k_chunk, (z+1)*k_chunk) and writes out[z*M*N ..]; the splits are summed
 //                   in a fixed order by reduce.cu:sum_splits (deterministic, no atomics).
 //                   FLOPs 2*M*N*K; bytes 4*(|x| + |gy| + splits*|gw|).
+//
+// No division by a run-time value inside the K loops: index decompositions use magic
+// multipliers computed on the host (q = (umulhi(n, m) + n) >> s, exact for n < 2^31), passed
+// after k_chunk in the same order as for kernels/conv_tc.cu.
 #include "gemm.cuh"
+
+__device__ __forceinline__ int fdiv(int n, unsigned m, unsigned s) {
+    return (int)((__umulhi((unsigned)n, m) + (unsigned)n) >> s);
+}
 
 // Shared tiles are declared as float4 arrays so both NVRTC and the emulator align them to
 // 16 bytes; kernels index them as floats.
 
 extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
                                       int n, int c_in, int h, int wd, int c_out, int kh, int kw,
-                                      int stride, int pad, int oh, int ow, int k_chunk) {
+                                      int stride, int pad, int oh, int ow, int k_chunk, unsigned m_khw, unsigned s_khw, unsigned m_kw, unsigned s_kw, unsigned m_ohw, unsigned s_ohw, unsigned m_ow, unsigned s_ow) {
     __shared__ float4 a_tile[BK * LDS_ROW / 4];
     __shared__ float4 b_tile[BK * LDS_ROW / 4];
     float* As = reinterpret_cast<float*>(&a_tile[0]);
@@ -51,9 +60,9 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     const bool p_ok = p < N;
     int ni = 0, oy = 0, ox = 0;
     if (p_ok) {
-        ni = p / ohw;
+        ni = fdiv(p, m_ohw, s_ohw);
         const int r = p - ni * ohw;
-        oy = r / ow;
+        oy = fdiv(r, m_ow, s_ow);
         ox = r - oy * ow;
     }
     const float* xb = x + ni * c_in * h * wd;
@@ -71,8 +80,8 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
             const int k = k0 + bk0 + 4 * i;
             float v = 0.0f;
             if (p_ok && k < kend) {
-                const int ci = k / khw, r = k - ci * khw;
-                const int ky = r / kw, kx = r - ky * kw;
+                const int ci = fdiv(k, m_khw, s_khw), r = k - ci * khw;
+                const int ky = fdiv(r, m_kw, s_kw), kx = r - ky * kw;
                 const int iy = iy0 + ky, ix = ix0 + kx;
                 if (iy >= 0 && iy < h && ix >= 0 && ix < wd) v = xb[(ci * h + iy) * wd + ix];
             }
@@ -89,7 +98,7 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
     for (int j = 0; j < 4; ++j) {
         const int pp = p0 + 4 * tx + j;
         if (pp >= N) continue;
-        const int nn = pp / ohw, pix = pp - nn * ohw;
+        const int nn = fdiv(pp, m_ohw, s_ohw), pix = pp - nn * ohw;
         for (int i = 0; i < 4; ++i) {
             const int m = m0 + 4 * ty + i;
             if (m < M) y[(nn * c_out + m) * ohw + pix] = acc[i][j];
@@ -99,7 +108,7 @@ extern "C" __global__ void conv2d_fwd(const float* __restrict__ x, const float* 
 
 extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const float* __restrict__ w, float* __restrict__ gx,
                                             int n, int c_in, int h, int wd, int c_out, int kh, int kw,
-                                            int stride, int pad, int oh, int ow, int k_chunk) {
+                                            int stride, int pad, int oh, int ow, int k_chunk, unsigned m_co, unsigned s_co, unsigned m_nkx_hi, unsigned s_nkx_hi, unsigned m_nkx_lo, unsigned s_nkx_lo) {
     __shared__ float4 a_tile[BK * LDS_ROW / 4];
     __shared__ float4 b_tile[BK * LDS_ROW / 4];
     float* As = reinterpret_cast<float*>(&a_tile[0]);
@@ -119,7 +128,10 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
     const int nky = ry < kh ? (kh - ry + stride - 1) / stride : 0;
     const int nkx = rx < kw ? (kw - rx + stride - 1) / stride : 0;
     const int M = c_in, N = n * nh * nw, K = c_out * nky * nkx;
-    const int nhw = nh * nw, nkk = nky * nkx;
+    const int nhw = nh * nw;
+    // K is ordered (tap, co), tap = jy * nkx + jx; nkx is ceil(kw / s) or floor(kw / s).
+    const bool nkx_hi = nkx == (kw + stride - 1) / stride;
+    const unsigned m_nkx = nkx_hi ? m_nkx_hi : m_nkx_lo, s_nkx = nkx_hi ? s_nkx_hi : s_nkx_lo;
     const int kbeg = split * k_chunk, kend = min(K, kbeg + k_chunk);
     const int m0 = blockIdx.y * BM, p0 = blockIdx.x * BN;
     if (p0 >= N) return; // this phase has fewer pixels than the grid covers (uniform per block)
@@ -147,8 +159,8 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
             const int k = k0 + ak0 + 4 * i;
             float a = 0.0f;
             if (ci < M && k < kend) {
-                const int co = k / nkk, r = k - co * nkk;
-                const int jy = r / nkx, jx = r - jy * nkx;
+                const int tap = fdiv(k, m_co, s_co), co = k - tap * c_out;
+                const int jy = fdiv(tap, m_nkx, s_nkx), jx = tap - jy * nkx;
                 a = w[((co * c_in + ci) * kh + ry + stride * jy) * kw + rx + stride * jx];
             }
             ra[i] = a;
@@ -157,8 +169,8 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
             const int k = k0 + bk0 + 4 * i;
             float b = 0.0f;
             if (p_ok && k < kend) {
-                const int co = k / nkk, r = k - co * nkk;
-                const int jy = r / nkx, jx = r - jy * nkx;
+                const int tap = fdiv(k, m_co, s_co), co = k - tap * c_out;
+                const int jy = fdiv(tap, m_nkx, s_nkx), jx = tap - jy * nkx;
                 const int oy = qy + u - jy, ox = qx + v - jx;
                 if (oy >= 0 && oy < oh && ox >= 0 && ox < ow) b = gyb[(co * oh + oy) * ow + ox];
             }
@@ -186,7 +198,7 @@ extern "C" __global__ void conv2d_bwd_input(const float* __restrict__ gy, const 
 
 extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const float* __restrict__ gy, float* __restrict__ out,
                                              int n, int c_in, int h, int wd, int c_out, int kh, int kw,
-                                             int stride, int pad, int oh, int ow, int k_chunk) {
+                                             int stride, int pad, int oh, int ow, int k_chunk, unsigned m_ohw, unsigned s_ohw, unsigned m_ow, unsigned s_ow) {
     __shared__ float4 a_tile[BK * LDS_ROW / 4];
     __shared__ float4 b_tile[BK * LDS_ROW / 4];
     float* As = reinterpret_cast<float*>(&a_tile[0]);
@@ -219,9 +231,9 @@ extern "C" __global__ void conv2d_bwd_weight(const float* __restrict__ x, const 
         const bool k_ok = k < kend;
         int ni = 0, oy = 0, ox = 0, pix = 0;
         if (k_ok) {
-            ni = k / ohw;
+            ni = fdiv(k, m_ohw, s_ohw);
             pix = k - ni * ohw;
-            oy = pix / ow;
+            oy = fdiv(pix, m_ow, s_ow);
             ox = pix - oy * ow;
         }
         for (int i = 0; i < 4; ++i) {

@@ -22,7 +22,7 @@ bundle() {
     cp "$CARGO_TARGET_DIR/release/engine" "$BUNDLE/engine"
     # Test executables, from cargo's JSON messages (their file names carry a hash).
     cargo test --release --no-run --message-format=json \
-        --test parity --test emulator --test nvrtc \
+        --test parity --test emulator --test nvrtc --test tensor_core \
         | python3 -c '
 import json, shutil, sys
 for line in sys.stdin:
@@ -84,7 +84,17 @@ gpu() {
     step kernel-report "NVRTC report failed" 90 -- $E kernels --report --arch sm_90
     [ -x "$T/nvrtc" ] && step nvrtc "compile for sm_80/sm_90 failed" 90 -- "$T/nvrtc" --test-threads=1 --nocapture && skipped "skipped:"
     [ -x "$T/emulator" ] && step selftest "emulator selftests failed (they run on cuda too)" 60 -- "$T/emulator" --nocapture && skipped "skipped on cuda"
-    # Parity runs every kernel on emu and on cuda (fresh device memory poisoned with NaN).
+    # Tensor-core instructions: the ISA-layout tests on cuda too, and the raw lane-by-register
+    # output of the emulator and of the GPU compared file by file (integer inputs: exact).
+    if [ -x "$T/tensor_core" ]; then
+        mkdir -p "$LOG/tc"
+        step tensor-core "mma/ldmatrix/cp.async layout tests failed on cuda" 60 -- \
+            env ENGINE_TC_DUMP="$LOG/tc" "$T/tensor_core" --test-threads=1 --nocapture && skipped "skipped on cuda"
+        step tc-dump "emulator and GPU fragments differ (see tc/*.txt)" 10 -- \
+            sh -c 'n=0; for f in "$1"/*.emu.txt; do c="${f%.emu.txt}.cuda.txt"; [ -f "$c" ] || exit 3; cmp "$f" "$c" || exit 4; n=$((n+1)); done; echo "$n dumps identical"; [ "$n" -gt 0 ]' _ "$LOG/tc"
+    fi
+    # Parity runs every kernel on emu and on cuda (fresh device memory poisoned with NaN),
+    # the convolutions also in tf32 and bf16 (tensor cores, conv2d_on_tensor_cores).
     step parity "parity vs CPU failed (see parity.log)" 90 -- env ENGINE_POISON=1 "$T/parity" --nocapture
     skipped "skipped: no CUDA device"
     if command -v compute-sanitizer >/dev/null; then

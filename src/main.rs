@@ -19,6 +19,10 @@ struct Cli {
     /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
     #[arg(long, global = true, env = "ENGINE_DEVICE", default_value = "auto")]
     device: String,
+    /// Matrix-product precision of the convolutions: fp32, tf32 or bf16 (fp32 accumulation;
+    /// default tf32 on cuda, fp32 on cpu and emu; also ENGINE_PRECISION).
+    #[arg(long, global = true)]
+    precision: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +45,10 @@ enum Command {
         /// Target architecture for the report.
         #[arg(long, default_value = "sm_90")]
         arch: String,
+        /// With --report: also SASS counts per kernel (HMMA, FFMA, 128-bit loads and stores,
+        /// local memory, divisions in loops), through cuobjdump.
+        #[arg(long)]
+        sass: bool,
     },
     /// Pair A and B images into A|B training images (as the reference's combine_A_and_B.py).
     Combine(cli::pix2pix::CombineArgs),
@@ -86,9 +94,9 @@ fn run() -> anyhow::Result<()> {
             print!("{}", engine::nn::summary(&model, size)?);
             Ok(())
         }
-        Command::Kernels { report, arch } => {
+        Command::Kernels { report, arch, sass } => {
             if report {
-                cli::info::kernels_report(&arch)
+                cli::info::kernels_report(&arch, sass)
             } else {
                 for (module, kernels) in engine::backend::device::sources::KERNELS {
                     println!("{module}: {}", kernels.join(", "));
@@ -98,14 +106,22 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Combine(a) => cli::pix2pix::run_combine(&a),
         Command::FetchDataset(a) => cli::pix2pix::run_fetch_dataset(&a),
-        Command::TrainPix2pix(o) => cli::pix2pix::run_train(o, &sub, &cli::device::open(device)?),
-        Command::TestPix2pix(t) => cli::pix2pix::run_test(&t, &cli::device::open(device)?),
-        Command::Translate(t) => cli::pix2pix::run_translate(&t, &cli::device::open(device)?),
-        Command::Ablate(a) => cli::pix2pix::run_ablate(a, &sub, &cli::device::open(device)?),
+        Command::TrainPix2pix(o) => {
+            cli::pix2pix::run_train(o, &sub, &cli::device::open(device, cli.precision.as_deref())?)
+        }
+        Command::TestPix2pix(t) => {
+            cli::pix2pix::run_test(&t, &cli::device::open(device, cli.precision.as_deref())?)
+        }
+        Command::Translate(t) => {
+            cli::pix2pix::run_translate(&t, &cli::device::open(device, cli.precision.as_deref())?)
+        }
+        Command::Ablate(a) => {
+            cli::pix2pix::run_ablate(a, &sub, &cli::device::open(device, cli.precision.as_deref())?)
+        }
         Command::Compare(a) => cli::pix2pix::run_compare(&a),
-        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device)?),
+        Command::Stylize(a) => cli::stylize::run(*a, &cli::device::open(device, cli.precision.as_deref())?),
         Command::FetchVgg(a) => cli::stylize::run_fetch_vgg(a),
-        Command::Bench(b) => cli::bench::run(&b, device),
+        Command::Bench(b) => cli::bench::run(&b, device, cli.precision.as_deref()),
     }
 }
 

@@ -8,6 +8,7 @@
 
 use engine::backend::cpu::CpuBackend;
 use engine::backend::device::DeviceBackend;
+use engine::backend::precision::Precision;
 use engine::backend::{
     philox, AdamStep, Backend, Binary, ConvGeom, DType, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
@@ -299,6 +300,61 @@ fn conv2d_forward_and_backward() {
             );
         }
     });
+}
+
+/// ||got - want|| / ||want|| <= tol (tensor-core results: their error is normwise, not
+/// elementwise, since an element's sum can cancel to near zero); NaN always fails.
+#[track_caller]
+fn close_rel(pair: &Pair, what: &str, got: &Storage, want: &Storage, tol: f64) {
+    let got = pair.dev.to_f32(got);
+    let want = pair.cpu.to_f64(want);
+    assert_eq!(got.len(), want.len(), "{} {what}: length", pair.dev_name());
+    let num: f64 = got.iter().zip(&want).map(|(&g, &w)| (g as f64 - w).powi(2)).sum();
+    let den: f64 = want.iter().map(|w| w * w).sum();
+    let e = (num / den.max(1e-300)).sqrt();
+    assert!(e <= tol, "{} {what}: relative error {e:.2e} > {tol:.0e}", pair.dev_name());
+    eprintln!("{} {what}: ok (relative error {e:.2e})", pair.dev_name());
+}
+
+/// The three conv primitives through the backend in tf32 and bf16 (tensor-core kernels,
+/// tiles and split-K chosen by device/tc.rs) against the CPU; tolerances: Precision::tolerance
+/// (TF32 rounds operands to 2^-11 relative, BF16 to 2^-8).
+#[test]
+fn conv2d_on_tensor_cores() {
+    for prec in [Precision::Tf32, Precision::Bf16] {
+        for dev in devices() {
+            let pair = Pair { cpu: CpuBackend, dev: dev.with_precision(prec), seed: std::cell::Cell::new(7) };
+            let p = &pair;
+            for g in conv_cases() {
+                let (xc, xd) = p.both(&p.randn(g.x_len()));
+                let (wc, wd) = p.both(&p.randn(g.w_len()));
+                let (gyc, gyd) = p.both(&p.randn(g.y_len()));
+                let what = format!(
+                    "{prec} n{} c{}->{} {}x{} k{} s{} p{}",
+                    g.n, g.c_in, g.c_out, g.h, g.w, g.kh, g.stride, g.pad
+                );
+                let tol = prec.tolerance();
+                p.poison(&[g.y_len()]);
+                close_rel(
+                    p,
+                    &format!("conv2d {what}"),
+                    &p.dev.conv2d(&xd, &wd, &g),
+                    &p.cpu.conv2d(&xc, &wc, &g),
+                    tol,
+                );
+                p.poison(&[g.x_len()]);
+                let (got, want) =
+                    (p.dev.conv2d_backward_input(&gyd, &wd, &g), p.cpu.conv2d_backward_input(&gyc, &wc, &g));
+                close_rel(p, &format!("conv2d_backward_input {what}"), &got, &want, tol);
+                p.poison(&[g.w_len(), 2 * g.w_len(), 4 * g.w_len()]);
+                let (got, want) = (
+                    p.dev.conv2d_backward_weight(&xd, &gyd, &g),
+                    p.cpu.conv2d_backward_weight(&xc, &gyc, &g),
+                );
+                close_rel(p, &format!("conv2d_backward_weight {what}"), &got, &want, tol);
+            }
+        }
+    }
 }
 
 #[test]

@@ -281,3 +281,54 @@ fn reference_pth_generator_loads_and_matches_pytorch() {
     let msg = format!("{err:#}");
     assert!(msg.contains("unet_32_ngf2.pth") && !msg.contains('\n'), "{msg}");
 }
+
+/// The same tiny training run on the emulator with the convolutions on the tensor-core
+/// kernels (tf32, bf16) against the CPU's fp32. Tolerances (relative, per loss): the first
+/// step is a forward pass of the initial weights, off by the operand rounding of a few
+/// convolutions (tf32 2^-11, bf16 2^-8, ~sqrt(layers) of that): 5e-3 / 3e-2. Later steps
+/// also follow slightly different Adam trajectories (Adam's normalised step turns small
+/// gradient differences into lr-sized weight differences): 5e-2 / 1.5e-1. The precision is
+/// recorded in the checkpoint metadata.
+#[test]
+fn tensor_core_training_on_the_emulator_follows_cpu() {
+    let dir = tmp("tc");
+    let root = dataset(&dir, 6);
+    let losses = |device: &str, precision: Option<&str>| {
+        let ck = dir.join(format!("{device}-{}", precision.unwrap_or("fp32")));
+        let mut args = train_args(&root, &ck, 1, 1);
+        args[1] = device.into();
+        let i = args.iter().position(|a| a == "--print-freq").unwrap();
+        args[i + 1] = "1".into();
+        if let Some(p) = precision {
+            args.extend(["--precision".to_string(), p.to_string()]);
+        }
+        run(&args);
+        let log = std::fs::read_to_string(ck.join("tiny").join("loss_log.jsonl")).unwrap();
+        let meta = std::fs::read(ck.join("tiny").join("latest_net_G.safetensors")).unwrap();
+        let want = format!("\"precision\":\"{}\"", precision.unwrap_or("fp32"));
+        assert!(String::from_utf8_lossy(&meta[..4096.min(meta.len())]).contains(&want), "{want}");
+        log.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                ["G_GAN", "G_L1", "D_real", "D_fake"].map(|k| v[k].as_f64().unwrap())
+            })
+            .collect::<Vec<[f64; 4]>>()
+    };
+    let cpu = losses("cpu", None);
+    for (p, first, later) in [("tf32", 5e-3, 5e-2), ("bf16", 3e-2, 1.5e-1)] {
+        let emu = losses("emu", Some(p));
+        assert_eq!(cpu.len(), emu.len());
+        for (i, (c, e)) in cpu.iter().zip(&emu).enumerate() {
+            let tol = if i == 0 { first } else { later };
+            for k in 0..4 {
+                let rel = (c[k] - e[k]).abs() / c[k].abs().max(1e-3);
+                assert!(
+                    rel < tol,
+                    "{p} step {i} loss {k}: cpu {} emu {} (rel {rel:.2e} > {tol})",
+                    c[k],
+                    e[k]
+                );
+            }
+        }
+    }
+}

@@ -279,4 +279,6 @@ inline float __fdiv_rn(float a, float b) { return a / b; }
 template <class T>
 inline T __ldg(const T* p) { return *p; }
 
+#include "tc.h"
+
 #endif  // ENGINE_EMU_H

@@ -42,7 +42,8 @@ namespace {
 
 constexpr uint32_t POISON_WORD = 0x7fc0deadu;  // a quiet NaN with a recognisable payload
 constexpr size_t GUARD_BYTES = 64;
-constexpr size_t MAX_SHARED = 227 * 1024;    // what an H100 block may use
+constexpr size_t MAX_SHARED = 227 * 1024;    // what an H100 block may use (static + dynamic, opt-in)
+constexpr size_t MAX_STATIC_SHARED = 48 * 1024;  // static __shared__ of one block, on every GPU
 constexpr size_t ARENA_BYTES = 2 * MAX_SHARED + 64 * GUARD_BYTES;
 
 // ---- context switching --------------------------------------------------------------------
@@ -122,12 +123,22 @@ void ctx_make(Context* c, char* stack_lo, size_t size) {
 // ---- state ----------------------------------------------------------------------------
 enum State : uint8_t { ST_UNSTARTED, ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP, ST_DONE };
 
+// One cp.async in flight: its bytes were read at issue, they land at the matching wait_group.
+struct AsyncCopy {
+    unsigned char* dst;
+    unsigned char bytes[16];
+    unsigned size;
+    unsigned group;  // index of the commit group it belongs to
+};
+
 struct ThreadRec {
     uint3 idx;
     unsigned lane;
     unsigned warp;
     State st;
     int fiber;
+    std::vector<AsyncCopy> copies;  // issued, not yet waited for
+    unsigned committed = 0;         // commit groups closed so far
 };
 
 struct Warp {
@@ -137,6 +148,10 @@ struct Warp {
     uint32_t part[2] = {0, 0};  // lanes that took part in the last two operations
     unsigned gen = 0;
     uint64_t slots[2][32];
+    // Warp collectives (mma, ldmatrix): each lane's operand record and instruction kind.
+    void* recs[32];
+    int kinds[32];
+    void (*collective)(void* const* recs) = nullptr;
 };
 
 struct Fiber {
@@ -192,6 +207,7 @@ struct Worker {
     std::vector<Warp> warps;
     Rng rng{0};
     std::string error;
+    std::string kernel_error;  // the first instruction-level error of the block (emu::fail)
 
     // shared memory
     unsigned char* arena = nullptr;
@@ -265,12 +281,38 @@ void release_block_barrier(Worker* w) {
     w->bar_count[w->bar_gen & 1] = 0;
 }
 
+void record_error(Worker* w, const char* msg) {
+    if (w->kernel_error.empty()) w->kernel_error = msg;
+}
+
+// The last lane of a warp collective has arrived: every lane must be there, at the same
+// instruction (`.aligned`); then the instruction runs once for the whole warp, before any
+// lane resumes, so it sees the operands and shared memory as they were at the instruction.
+void run_collective(Worker* w, unsigned warp) {
+    Warp& wp = w->warps[warp];
+    bool same = wp.arrived == 0xffffffffu;
+    for (unsigned lane = 0; same && lane < 32; lane++) same = wp.kinds[lane] == wp.kinds[0];
+    if (same) {
+        wp.collective(wp.recs);
+    } else {
+        char b[200];
+        snprintf(b, sizeof b,
+                 "warp %u reached a warp-wide tensor-core instruction (mma/ldmatrix) with lanes 0x%08x "
+                 "of 0xffffffff at the same instruction (a diverged or partial warp)",
+                 warp, wp.arrived);
+        record_error(w, b);
+    }
+    for (unsigned lane = 0; lane < 32; lane++) wp.kinds[lane] = 0;
+    wp.collective = nullptr;
+}
+
 // Releases the warp's waiting lanes if every live lane of the masks has arrived.
 void try_release_warp(Worker* w, unsigned warp) {
     Warp& wp = w->warps[warp];
     if (wp.arrived == 0) return;
     uint32_t need = wp.need & wp.live;
     if ((wp.arrived & need) != need) return;
+    if (wp.collective) run_collective(w, warp);
     wp.part[wp.gen & 1] = wp.arrived;
     for (unsigned lane = 0; lane < 32; lane++)
         if (wp.arrived & (1u << lane)) make_ready(w, (int)(warp * 32 + lane));
@@ -297,6 +339,8 @@ void fiber_entry() {
             ThreadRec& t = w->th[tid];
             t.st = ST_RUNNING;
             t.fiber = me;
+            t.copies.clear();
+            t.committed = 0;
             w->cur = tid;
             t_thread_idx = &t.idx;
             w->kernel->run(w->args);
@@ -362,7 +406,10 @@ bool run_block(Worker* w, uint64_t seed) {
         wp.live = lanes == 32 ? 0xffffffffu : ((1u << lanes) - 1);
         wp.arrived = wp.need = 0;
         wp.part[0] = wp.part[1] = 0;
+        wp.collective = nullptr;
+        for (int l = 0; l < 32; l++) wp.kinds[l] = 0;
     }
+    w->kernel_error.clear();
     for (unsigned s : w->used_slots) w->slot_ptr[s] = nullptr;
     w->used_slots.clear();
     w->arena_used = (w->dyn_bytes + GUARD_BYTES + 63) & ~(size_t)63;
@@ -405,6 +452,10 @@ bool run_block(Worker* w, uint64_t seed) {
             reset_fibers(w);
             return false;
         }
+    }
+    if (!w->kernel_error.empty()) {
+        w->error = w->kernel_error + " in " + block_name(w);
+        return false;
     }
     return check_shared_guards(w);
 }
@@ -463,6 +514,72 @@ unsigned live_lanes() {
 
 void* dyn_shared() { return t_worker->arena; }
 
+void fail(const char* msg) { record_error(t_worker, msg); }
+
+bool in_shared(const void* p, size_t bytes) {
+    const Worker* w = t_worker;
+    const unsigned char* b = (const unsigned char*)p;
+    if (b >= w->arena && b + bytes <= w->arena + w->dyn_bytes) return true;
+    for (unsigned s : w->used_slots) {
+        const unsigned char* v = w->arena + w->vars[s].offset;
+        if (b >= v && b + bytes <= v + w->vars[s].bytes) return true;
+    }
+    return false;
+}
+
+void warp_collective(int kind, void* rec, void (*fn)(void* const* recs)) {
+    Worker* w = t_worker;
+    ThreadRec& t = w->th[w->cur];
+    Warp& wp = w->warps[t.warp];
+    wp.recs[t.lane] = rec;
+    wp.kinds[t.lane] = kind;
+    if (!wp.collective) wp.collective = fn;
+    (void)warp_exchange(0xffffffffu, 0, -1);
+}
+
+void cp_async(void* dst, const void* src, unsigned cp_size, unsigned src_size, bool cg) {
+    Worker* w = t_worker;
+    ThreadRec& t = w->th[w->cur];
+    char b[200];
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (!(cp_size == 16 || (!cg && (cp_size == 4 || cp_size == 8))) || src_size > cp_size) {
+        snprintf(b, sizeof b, "cp.async%s with cp-size %u and src-size %u (cg: 16; ca: 4, 8, 16; src-size <= cp-size)",
+                 cg ? ".cg" : ".ca", cp_size, src_size);
+        return record_error(w, b);
+    }
+    if (!in_shared(dst, cp_size) || d % cp_size != 0) {
+        snprintf(b, sizeof b, "cp.async destination %p is not %u aligned bytes of the block's shared memory", dst, cp_size);
+        return record_error(w, b);
+    }
+    if (src_size > 0 && (s % cp_size != 0 || in_shared(src, src_size))) {
+        snprintf(b, sizeof b, "cp.async source %p is not %u-byte aligned global memory", src, cp_size);
+        return record_error(w, b);
+    }
+    AsyncCopy c;
+    c.dst = (unsigned char*)dst;
+    c.size = cp_size;
+    c.group = t.committed;
+    memset(c.bytes, 0, sizeof c.bytes);
+    if (src_size > 0) memcpy(c.bytes, src, src_size);
+    t.copies.push_back(c);
+    fill_poison(dst, cp_size);  // not visible until the wait_group
+}
+
+void cp_async_commit() { t_worker->th[t_worker->cur].committed++; }
+
+void cp_async_wait(unsigned pending) {
+    ThreadRec& t = t_worker->th[t_worker->cur];
+    // Groups 0 .. committed - pending - 1 complete; later ones (and uncommitted copies) stay.
+    unsigned done = t.committed > pending ? t.committed - pending : 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < t.copies.size(); i++) {
+        AsyncCopy& c = t.copies[i];
+        if (c.group < done) memcpy(c.dst, c.bytes, c.size);
+        else t.copies[keep++] = c;
+    }
+    t.copies.resize(keep);
+}
+
 void* shared_var(unsigned slot, size_t bytes, size_t align) {
     Worker* w = t_worker;
     if (slot >= w->slot_ptr.size()) {
@@ -478,6 +595,14 @@ void* shared_var(unsigned slot, size_t bytes, size_t align) {
         abort();
     }
     w->arena_used = off + bytes + GUARD_BYTES;
+    size_t static_bytes = 0;
+    for (unsigned s : w->used_slots) static_bytes += w->vars[s].bytes;
+    if (static_bytes + bytes > MAX_STATIC_SHARED) {
+        char b[160];
+        snprintf(b, sizeof b, "the block declares %zu bytes of static __shared__ memory, more than the %zu a GPU allows",
+                 static_bytes + bytes, MAX_STATIC_SHARED);
+        record_error(w, b);
+    }
     fill_poison(w->arena + off, bytes + GUARD_BYTES);
     w->vars[slot] = SharedVar{off, bytes};
     w->used_slots.push_back(slot);

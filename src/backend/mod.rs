@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod device;
 mod kind;
 pub mod philox;
+pub mod precision;
 
 pub use kind::{DeviceKind, DeviceSpec};
 
@@ -259,6 +260,12 @@ pub trait Backend {
     /// "cpu", "cuda:0", "emu".
     fn name(&self) -> String {
         self.kind().to_string()
+    }
+
+    /// Precision of the convolutions and Gram matrices (fp32 unless a device backend was
+    /// asked for tf32 or bf16).
+    fn precision(&self) -> precision::Precision {
+        precision::Precision::Fp32
     }
 
     // ---- memory ------------------------------------------------------------

@@ -17,6 +17,16 @@ use serde::Serialize;
 /// arithmetic lands far below (sums of up to ~10^5 products: ~1e-6 .. 1e-5); a wrong
 /// index, a race or an unwritten element lands far above.
 pub const TOLERANCE: f64 = 1e-4;
+
+/// Validation tolerance of a case: the precision's for the convolutions (tensor cores in
+/// tf32 / bf16), fp32's for everything else.
+pub fn tolerance(op: &str, p: crate::backend::precision::Precision) -> f64 {
+    if op.starts_with("conv") {
+        p.tolerance().max(TOLERANCE)
+    } else {
+        TOLERANCE
+    }
+}
 /// Inputs are rotated among sets of at least this many bytes in all, so repeated calls
 /// do not find them in cache (H100 L2: 50 MB).
 const ROTATE_BYTES: usize = 256 << 20;
@@ -526,6 +536,8 @@ pub struct Row {
     /// ||device - ref|| / ||ref|| against the CPU in f64 (NaN: an unwritten element).
     pub rel_err: f64,
     pub max_abs_err: f64,
+    /// The rel_err allowed (the precision's for convolutions).
+    pub tolerance: f64,
     /// Kernel launches per call (device backend).
     pub launches: Option<u64>,
     pub flops: f64,
@@ -626,6 +638,7 @@ pub fn run_case(case: &Case, target: &Target, limits: &Limits, budget: &Budget, 
         status: "ok".into(),
         rel_err,
         max_abs_err,
+        tolerance: tolerance(&case.op, target.precision),
         launches,
         flops: case.flops,
         bytes: case.bytes,
@@ -635,7 +648,7 @@ pub fn run_case(case: &Case, target: &Target, limits: &Limits, budget: &Budget, 
         pct_of_limit: None,
         bound: String::new(),
     };
-    if rel_err.is_nan() || rel_err > TOLERANCE {
+    if rel_err.is_nan() || rel_err > row.tolerance {
         row.status = "FAILED".into();
         return row;
     }
@@ -679,6 +692,8 @@ pub struct KernelOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelReport {
     pub device: String,
+    /// Of the convolutions ("fp32", "tf32", "bf16").
+    pub precision: String,
     pub short: bool,
     pub limits: Limits,
     pub tolerance: f64,
@@ -717,7 +732,14 @@ pub fn run(
         on_row(&row);
         rows.push(row);
     }
-    KernelReport { device: target.kind.to_string(), short: opts.short, limits, tolerance: TOLERANCE, rows }
+    KernelReport {
+        device: target.kind.to_string(),
+        precision: target.precision.to_string(),
+        short: opts.short,
+        limits,
+        tolerance: tolerance("conv2d", target.precision),
+        rows,
+    }
 }
 
 #[cfg(test)]

@@ -62,9 +62,7 @@ pub fn row_line(r: &Row) -> String {
     match &r.stats {
         None => format!(
             "{head} FAILED: rel err {:.2e}, max abs err {:.2e} (tolerance {:.0e}); not timed",
-            r.rel_err,
-            r.max_abs_err,
-            super::kernels::TOLERANCE
+            r.rel_err, r.max_abs_err, r.tolerance
         ),
         Some(s) => format!(
             "{head} {:>10} {:>21} {:>9} {:>8} {:>6}% {:<6} {:>8.1e}",

@@ -2,6 +2,7 @@
 //! runtime behind it (event timing, peak memory, bandwidth of device copies).
 
 use crate::backend::device::{select::open_runtime, DeviceBackend, Runtime};
+use crate::backend::precision::Precision;
 use crate::backend::DeviceKind;
 use crate::tensor::Device;
 use anyhow::Result;
@@ -14,22 +15,30 @@ pub struct Target {
     /// The runtime of `emu` and `cuda:N`; None on the CPU.
     pub runtime: Option<Arc<dyn Runtime>>,
     pub kind: DeviceKind,
+    /// Of the convolutions.
+    pub precision: Precision,
 }
 
 impl Target {
     pub fn cpu() -> Target {
-        Target { device: Device::cpu(), runtime: None, kind: DeviceKind::Cpu }
+        Target { device: Device::cpu(), runtime: None, kind: DeviceKind::Cpu, precision: Precision::Fp32 }
     }
 
-    fn with_runtime(rt: Arc<dyn Runtime>) -> Target {
+    fn with_runtime(rt: Arc<dyn Runtime>, precision: Precision) -> Target {
         let kind = rt.kind();
-        Target { device: Device::new(Rc::new(DeviceBackend::new(rt.clone()))), runtime: Some(rt), kind }
+        let backend = DeviceBackend::new(rt.clone()).with_precision(precision);
+        Target { device: Device::new(Rc::new(backend)), runtime: Some(rt), kind, precision }
     }
 
-    /// The device `kind` (`auto` is resolved before: `device::select::resolve`).
+    /// The device `kind` (`auto` is resolved before: `device::select::resolve`) in fp32.
     pub fn open(kind: DeviceKind) -> Result<Target> {
+        Target::open_with(kind, Precision::Fp32)
+    }
+
+    /// The device `kind` with its convolutions in `precision` (the CPU runs fp32 only).
+    pub fn open_with(kind: DeviceKind, precision: Precision) -> Result<Target> {
         Ok(match open_runtime(kind)? {
-            Some(rt) => Target::with_runtime(rt),
+            Some(rt) => Target::with_runtime(rt, precision),
             None => Target::cpu(),
         })
     }

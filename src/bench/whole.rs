@@ -25,6 +25,8 @@ pub struct WholeResult {
     /// "pix2pix-step", "style-iter", "unet-forward".
     pub bench: String,
     pub device: String,
+    /// Of the convolutions.
+    pub precision: String,
     pub config: String,
     pub size: usize,
     pub stats: Stats,
@@ -89,6 +91,7 @@ fn result(
     WholeResult {
         bench: bench.into(),
         device: target.kind.to_string(),
+        precision: target.precision.to_string(),
         config,
         size,
         per_second: 1e3 / stats.median_ms,

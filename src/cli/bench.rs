@@ -86,25 +86,25 @@ pub struct StyleArgs {
     pub json: Option<PathBuf>,
 }
 
-pub fn run(args: &BenchArgs, device: DeviceSpec) -> Result<()> {
+pub fn run(args: &BenchArgs, device: DeviceSpec, precision: Option<&str>) -> Result<()> {
     match &args.what {
-        BenchCommand::Kernels(k) => run_kernels(k, device),
+        BenchCommand::Kernels(k) => run_kernels(k, device, precision),
         BenchCommand::Pix2pixStep(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
             let r =
                 whole::pix2pix_step(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::UnetForward(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let netg = s.netg.clone().unwrap_or_else(|| if s.short { "unet_32" } else { "unet_256" }.into());
             let r =
                 whole::unet_forward(&target, &netg, s.size.unwrap_or(if s.short { 32 } else { 256 }), reps)?;
             finish(&[r], s.json.as_deref())
         }
         BenchCommand::StyleIter(s) => {
-            let (target, reps) = open(device, s.short, s.iters, s.warmup)?;
+            let (target, reps) = open(device, precision, s.short, s.iters, s.warmup)?;
             let sizes = if !s.size.is_empty() {
                 s.size.clone()
             } else if s.short {
@@ -125,11 +125,12 @@ pub fn run(args: &BenchArgs, device: DeviceSpec) -> Result<()> {
 
 fn open(
     device: DeviceSpec,
+    precision: Option<&str>,
     short: bool,
     iters: Option<usize>,
     warmup: Option<usize>,
 ) -> Result<(Target, Reps)> {
-    let target = Target::open(super::device::resolve(device))?;
+    let target = open_target(device, precision)?;
     let mut reps = whole::default_reps(&target, short);
     reps.iters = iters.unwrap_or(reps.iters);
     reps.warmup = warmup.unwrap_or(reps.warmup);
@@ -154,7 +155,7 @@ fn write_whole_json(results: &[WholeResult], json: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
-fn run_kernels(k: &KernelArgs, device: DeviceSpec) -> Result<()> {
+fn run_kernels(k: &KernelArgs, device: DeviceSpec, precision: Option<&str>) -> Result<()> {
     let table = shapes::table(k.short);
     if k.shapes {
         print!("{}", shapes::format_table(&table));
@@ -163,7 +164,7 @@ fn run_kernels(k: &KernelArgs, device: DeviceSpec) -> Result<()> {
     if !kernels::cases(&table).iter().any(|c| kernels::selected(c, k.filter.as_deref())) {
         bail!("no kernel case matches --filter {}", k.filter.as_deref().unwrap_or(""));
     }
-    let target = Target::open(super::device::resolve(device))?;
+    let target = open_target(device, precision)?;
     if target.is_emu() && !k.short && k.filter.is_none() {
         eprintln!("note: the emulator runs the full shapes very slowly (hours); use --short or --filter");
     }
@@ -194,4 +195,9 @@ fn run_kernels(k: &KernelArgs, device: DeviceSpec) -> Result<()> {
         bail!("{} kernel case(s) FAILED validation against the CPU reference", rep.failures());
     }
     Ok(())
+}
+
+fn open_target(device: DeviceSpec, precision: Option<&str>) -> Result<Target> {
+    let kind = super::device::resolve(device);
+    Target::open_with(kind, super::device::precision(precision, kind)?)
 }

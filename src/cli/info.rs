@@ -1,7 +1,7 @@
 //! `engine info` and `engine kernels --report`: what this binary can run on, and what
 //! NVRTC makes of each kernel (registers, shared memory, spills).
 
-use crate::backend::device::{compile, probe, select};
+use crate::backend::device::{compile, probe, sass, select};
 use crate::backend::DeviceSpec;
 use anyhow::{anyhow, Result};
 
@@ -19,7 +19,16 @@ pub fn run(device: DeviceSpec) -> Result<()> {
     Ok(())
 }
 
-pub fn kernels_report(arch: &str) -> Result<()> {
+pub fn kernels_report(arch: &str, sass: bool) -> Result<()> {
     print!("{}", compile::report_text(arch).map_err(|e| anyhow!("{e}"))?);
+    if sass {
+        match sass::sass_report(arch).map_err(|e| anyhow!("{e}"))? {
+            Some(counts) => print!("\nSASS ({arch}, cuobjdump):\n{}", sass::format_sass(&counts)),
+            None => println!(
+                "\nskipped SASS counts: no cuobjdump found (pip install nvidia-cuda-cuobjdump \
+                 nvidia-cuda-nvdisasm; ENGINE_CUOBJDUMP=<program>)"
+            ),
+        }
+    }
     Ok(())
 }

@@ -97,10 +97,14 @@ pub fn state_entries(ck: &Checkpoint, prefix: &str, m: &dyn Module) -> Result<Ve
     Ok(out)
 }
 
-fn metadata(arch: &Arch, kind: &str) -> Result<BTreeMap<String, String>> {
+fn metadata(model: &Pix2Pix, kind: &str) -> Result<BTreeMap<String, String>> {
     let mut m = BTreeMap::new();
     m.insert("format".into(), format!("engine-pix2pix-{kind}"));
-    m.insert("arch".into(), serde_json::to_string(arch)?);
+    m.insert("arch".into(), serde_json::to_string(&model.arch)?);
+    // The precision the weights were trained in (informational: any precision may load them).
+    let precision =
+        model.opt_g.params().first().map_or("fp32".into(), |p| p.device().precision().to_string());
+    m.insert("precision".into(), precision);
     Ok(m)
 }
 
@@ -130,13 +134,9 @@ fn load_adam(ck: &Checkpoint, prefix: &str, opt: &mut Adam, steps: &[u64]) -> Re
 
 /// Writes G and D (and, with `state`, the resume file) under `label`.
 pub fn save_model(dir: &Path, label: &str, model: &Pix2Pix, state: Option<&TrainState>) -> Result<()> {
-    save_checkpoint(net_path(dir, label, "G"), &to_tensors("", &model.g), &metadata(&model.arch, "G")?)?;
+    save_checkpoint(net_path(dir, label, "G"), &to_tensors("", &model.g), &metadata(model, "G")?)?;
     if let Some(d) = &model.d {
-        save_checkpoint(
-            net_path(dir, label, "D"),
-            &to_tensors("", d.as_ref()),
-            &metadata(&model.arch, "D")?,
-        )?;
+        save_checkpoint(net_path(dir, label, "D"), &to_tensors("", d.as_ref()), &metadata(model, "D")?)?;
     }
     if let Some(state) = state {
         let g = model.opt_g.state();
@@ -152,7 +152,7 @@ pub fn save_model(dir: &Path, label: &str, model: &Pix2Pix, state: Option<&Train
             tensors.extend(to_tensors("D.", d.as_ref()));
             tensors.extend(adam_tensors("opt_D.", &d_state, opt_d.params()));
         }
-        let mut meta = metadata(&model.arch, "state")?;
+        let mut meta = metadata(model, "state")?;
         meta.insert("state".into(), serde_json::to_string(&st)?);
         save_checkpoint(dir.join(format!("{label}_state.safetensors")), &tensors, &meta)?;
     }

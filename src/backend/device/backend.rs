@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pad, pool, random, reduce};
 use super::Runtime;
+use crate::backend::precision::Precision;
 use crate::backend::{
     AdamStep, Backend, Binary, ConvGeom, DType, DeviceKind, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
@@ -16,11 +17,23 @@ use crate::backend::{
 #[derive(Clone)]
 pub struct DeviceBackend {
     rt: Arc<dyn Runtime>,
+    precision: Precision,
 }
 
 impl DeviceBackend {
+    /// A backend computing its matrix products in fp32 (see `with_precision`).
     pub fn new(rt: Arc<dyn Runtime>) -> Self {
-        DeviceBackend { rt }
+        DeviceBackend { rt, precision: Precision::Fp32 }
+    }
+
+    /// The same runtime with convolutions (and Gram matrices) in precision `p`.
+    pub fn with_precision(mut self, p: Precision) -> Self {
+        self.precision = p;
+        self
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     pub fn runtime(&self) -> &Arc<dyn Runtime> {
@@ -31,6 +44,10 @@ impl DeviceBackend {
 impl Backend for DeviceBackend {
     fn kind(&self) -> DeviceKind {
         self.rt.kind()
+    }
+
+    fn precision(&self) -> Precision {
+        self.precision
     }
 
     // ---- memory ------------------------------------------------------------

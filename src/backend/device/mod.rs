@@ -12,8 +12,10 @@ pub mod emu;
 pub mod launch;
 mod ops;
 pub mod probe;
+pub mod sass;
 pub mod select;
 pub mod sources;
+pub mod tc;
 
 pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
