@@ -133,13 +133,14 @@ fn a_non_finite_loss_stops_training_naming_the_iteration_and_keeps_the_last_chec
     let dir = TempDir::new("nan-loss");
     let root = tiny_data(dir.path());
     let ck = dir.path().join("ck");
-    // One good epoch, then a resume whose learning rate blows the weights up.
-    let out = train(&root, &ck, &["--n-epochs", "2", "--max-iters", "3"]);
+    // One good epoch, then a resume whose learning rate blows the weights up. Three epochs:
+    // with no decay epochs the reference's schedule gives the last epoch lr 0.
+    let out = train(&root, &ck, &["--n-epochs", "3", "--max-iters", "3"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let state = ck.join("x").join("latest_state.safetensors");
     let before = std::fs::read(&state).unwrap();
     let out =
-        train(&root, &ck, &["--n-epochs", "2", "--continue-train", "--lr", "1e30", "--print-freq", "1"]);
+        train(&root, &ck, &["--n-epochs", "3", "--continue-train", "--lr", "1e30", "--print-freq", "1"]);
     assert_fails(&out, 1, &["non-finite", "at iteration 3", "epoch 1", "is kept"]);
     assert_eq!(std::fs::read(&state).unwrap(), before, "the good checkpoint changed");
 }
