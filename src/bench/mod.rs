@@ -6,6 +6,7 @@
 //! percentiles of many samples; inputs rotated among several buffers so caches do not
 //! flatter; CUDA work timed with events, the CPU and the emulator with the wall clock.
 
+mod cases;
 pub mod kernels;
 pub mod limits;
 pub mod report;
