@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod cyclegan;
 pub mod io;
 pub mod metrics;
 pub mod nn;
