@@ -90,7 +90,9 @@ fn saved_epoch(state: &Path) -> u64 {
 
 /// Every tensor of a resume state and its loop state, less the options (which name the
 /// run's own folder).
-fn state_without_paths(ck: &Path) -> (Vec<(String, Vec<usize>, Vec<u32>)>, serde_json::Value) {
+type Bits = Vec<(String, Vec<usize>, Vec<u32>)>;
+
+fn state_without_paths(ck: &Path) -> (Bits, serde_json::Value) {
     let c =
         engine::io::checkpoint::load_checkpoint(ck.join("tiny").join("latest_state.safetensors")).unwrap();
     let mut names: Vec<String> = c.names().map(String::from).collect();

@@ -371,13 +371,12 @@ pub fn loss_plots_svg(losses: &[LossPoint]) -> String {
     out
 }
 
+/// A named, coloured series of (epoch, value) points.
+pub type NamedSeries = (&'static str, &'static str, Vec<(f64, f64)>);
+
 /// One chart of named series (name, colour, (epoch, value) points) for apps whose losses
 /// are not pix2pix's four (CycleGAN's eight); non-finite points are left out.
-pub fn series_chart(
-    title: &str,
-    id: &str,
-    series: Vec<(&'static str, &'static str, Vec<(f64, f64)>)>,
-) -> String {
+pub fn series_chart(title: &str, id: &str, series: Vec<NamedSeries>) -> String {
     let series: Vec<Series> = series
         .into_iter()
         .map(|(name, colour, pts)| {
