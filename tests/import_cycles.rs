@@ -305,65 +305,25 @@ fn show(m: &ModPath) -> String {
     }
 }
 
-/// Cycles that predate this test, each a group of files still to untangle: the tensor
-/// handle and autograd use each other, the device backend's dispatch and its op files, the
-/// nn layers and the summary that builds every model. A group may shrink or go; no new
-/// one may appear, and no file may join one.
-const KNOWN: &[&[&str]] = &[
-    &["autograd", "autograd/rules", "tensor"],
-    &[
-        "backend/device/backend",
-        "backend/device/ops",
-        "backend/device/ops/adam",
-        "backend/device/ops/conv",
-        "backend/device/ops/elementwise",
-        "backend/device/ops/gram",
-        "backend/device/ops/layout",
-        "backend/device/ops/loss",
-        "backend/device/ops/memory",
-        "backend/device/ops/norm",
-        "backend/device/ops/pad",
-        "backend/device/ops/pool",
-        "backend/device/ops/random",
-        "backend/device/ops/reduce",
-    ],
-    &[
-        "nn",
-        "nn/activation",
-        "nn/conv",
-        "nn/dropout",
-        "nn/generator",
-        "nn/init",
-        "nn/norm",
-        "nn/patchgan",
-        "nn/resnet",
-        "nn/sequential",
-        "nn/state",
-        "nn/summary",
-        "nn/unet",
-        "nn/vgg",
-    ],
-];
-
 #[test]
-fn no_new_import_cycle_between_files() {
+fn no_import_cycle_between_files() {
     let krate = load_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(krate.files.len() > 50, "src/ not found or not read");
-    let groups = cyclic_groups(&krate.edges());
-    let known: Vec<BTreeSet<String>> =
-        KNOWN.iter().map(|g| g.iter().map(|s| s.to_string()).collect()).collect();
-    let mut new = Vec::new();
+    let edges = krate.edges();
+    let groups = cyclic_groups(&edges);
+    let mut found = Vec::new();
     for g in &groups {
-        let names: BTreeSet<String> = g.iter().map(show).collect();
-        let listed = known.iter().any(|k| names.is_subset(k));
-        let line = names.into_iter().collect::<Vec<_>>().join(", ");
-        if listed {
-            eprintln!("known import cycle, still to untangle: {line}");
-        } else {
-            new.push(line);
-        }
+        let names: Vec<String> = g.iter().map(show).collect();
+        // The edges inside the group: what to cut.
+        let inner: Vec<String> = g
+            .iter()
+            .flat_map(|a| {
+                edges[a].iter().filter(|b| g.contains(*b)).map(move |b| format!("{} -> {}", show(a), show(b)))
+            })
+            .collect();
+        found.push(format!("{} (edges: {})", names.join(", "), inner.join("; ")));
     }
-    assert!(new.is_empty(), "files of src/ that import each other:\n{}", new.join("\n"));
+    assert!(found.is_empty(), "files of src/ that import each other:\n{}", found.join("\n"));
 }
 
 /// The checker itself: it sees a cycle made through `super::`, a re-export, and a

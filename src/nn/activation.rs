@@ -1,6 +1,6 @@
 //! Parameter-free layers: activations and 2x2 pools.
 
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Entry, Module, SummaryRow};
 use crate::backend::Pool;
 use crate::tensor::Tensor;

@@ -1,6 +1,6 @@
 //! Conv2d (weight OIHW) and ConvTranspose2d (weight IOHW), square kernels, optional bias.
 
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Entry, Init, Module, SummaryRow};
 use crate::backend::DType;
 use crate::tensor::{Device, Tensor};

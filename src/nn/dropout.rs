@@ -3,7 +3,7 @@
 //! `rng_state` draws the very same masks.
 
 use super::init::splitmix64;
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Entry, Module, SummaryRow};
 use crate::tensor::Tensor;
 use std::cell::Cell;

@@ -3,25 +3,9 @@
 //! seed and the architecture, identically on every backend. Dropout streams get seeds
 //! the same way from a separate tag.
 
-use super::{Entry, Module};
+use super::entry::{Entry, Init};
+use super::module::Module;
 use crate::tensor::Tensor;
-
-/// How a parameter is initialised (pix2pix's `init_weights(..., 'normal', 0.02)`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    Normal { mean: f64, std: f64 },
-    Zeros,
-    Ones,
-}
-
-impl Init {
-    /// Convolution weights: N(0, 0.02).
-    pub const CONV: Init = Init::Normal { mean: 0.0, std: 0.02 };
-    /// Batch-norm weights: N(1, 0.02).
-    pub const NORM_WEIGHT: Init = Init::Normal { mean: 1.0, std: 0.02 };
-    /// Biases: 0.
-    pub const BIAS: Init = Init::Zeros;
-}
 
 /// SplitMix64's output function: a bijective 64-bit mix.
 pub fn splitmix64(mut z: u64) -> u64 {

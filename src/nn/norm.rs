@@ -2,7 +2,7 @@
 
 use super::activation::Activation;
 use super::conv::param;
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Entry, Init, Module, SummaryRow};
 use crate::backend::DType;
 use crate::tensor::{Device, Tensor};

@@ -13,7 +13,7 @@
 //! the last one always.
 
 use super::init::init_parameters;
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Activation, Conv2d, ConvTranspose2d, Dropout, Entry, Module, Norm, Sequential, SummaryRow};
 use crate::tensor::{Device, Tensor};
 

@@ -1,7 +1,7 @@
 //! State dicts as host data: what checkpoints store and load, with PyTorch's names and
 //! dtypes (float32 tensors, int64 `num_batches_tracked` scalars).
 
-use super::{Entry, Module};
+use super::entry::{Entry, Walk};
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 
@@ -51,9 +51,9 @@ impl StateEntry {
     }
 }
 
-pub(super) fn state_dict<M: Module + ?Sized>(m: &M) -> Vec<StateEntry> {
+pub(super) fn state_dict(walk: Walk) -> Vec<StateEntry> {
     let mut out = Vec::new();
-    m.visit("", &mut |name, e| match e {
+    walk(&mut |name, e| match e {
         Entry::Param(t, _) | Entry::Buffer(t) => out.push(StateEntry::f32(name, t.shape(), t.to_vec_f32())),
         Entry::Counter(c) => out.push(StateEntry::i64(name, &[], vec![c.get()])),
         Entry::Rng(_) => {}
@@ -64,11 +64,7 @@ pub(super) fn state_dict<M: Module + ?Sized>(m: &M) -> Vec<StateEntry> {
 /// Loads `entries` into `m` by name. With `allow_unexpected`, entries the module does
 /// not hold are ignored (a truncated feature extractor reading a full checkpoint);
 /// otherwise they are an error. Validates everything before changing anything.
-pub(crate) fn load_entries<M: Module + ?Sized>(
-    m: &M,
-    entries: &[StateEntry],
-    allow_unexpected: bool,
-) -> Result<()> {
+pub(crate) fn load_entries(walk: Walk, entries: &[StateEntry], allow_unexpected: bool) -> Result<()> {
     let mut given: HashMap<&str, &StateEntry> = HashMap::new();
     for e in entries {
         if given.insert(e.name.as_str(), e).is_some() {
@@ -78,7 +74,7 @@ pub(crate) fn load_entries<M: Module + ?Sized>(
             bail!("entry `{}` holds {} values for shape {:?}", e.name, e.data.len(), e.shape);
         }
     }
-    let expected = state_dict_layout(m);
+    let expected = state_dict_layout(walk);
     let names: HashSet<&str> = expected.iter().map(|(n, _, _)| n.as_str()).collect();
     if !allow_unexpected {
         if let Some(e) = entries.iter().find(|e| !names.contains(e.name.as_str())) {
@@ -94,7 +90,7 @@ pub(crate) fn load_entries<M: Module + ?Sized>(
             Some(_) => {}
         }
     }
-    m.visit("", &mut |name, e| match e {
+    walk(&mut |name, e| match e {
         Entry::Param(t, _) | Entry::Buffer(t) => match &given[name].data {
             StateData::F32(v) => t.assign_f32(v),
             StateData::I64(_) => unreachable!("dtypes checked above"),
@@ -108,14 +104,14 @@ pub(crate) fn load_entries<M: Module + ?Sized>(
     Ok(())
 }
 
-pub(super) fn load_state_dict<M: Module + ?Sized>(m: &M, entries: &[StateEntry]) -> Result<()> {
-    load_entries(m, entries, false)
+pub(super) fn load_state_dict(walk: Walk, entries: &[StateEntry]) -> Result<()> {
+    load_entries(walk, entries, false)
 }
 
 /// (name, shape, dtype name) of every state_dict entry of `m`, without copying data.
-pub(crate) fn state_dict_layout<M: Module + ?Sized>(m: &M) -> Vec<(String, Vec<usize>, &'static str)> {
+pub(crate) fn state_dict_layout(walk: Walk) -> Vec<(String, Vec<usize>, &'static str)> {
     let mut out = Vec::new();
-    m.visit("", &mut |name, e| match e {
+    walk(&mut |name, e| match e {
         Entry::Param(t, _) | Entry::Buffer(t) => out.push((name.to_string(), t.shape().to_vec(), "float32")),
         Entry::Counter(_) => out.push((name.to_string(), vec![], "int64")),
         Entry::Rng(_) => {}
@@ -123,10 +119,10 @@ pub(crate) fn state_dict_layout<M: Module + ?Sized>(m: &M) -> Vec<(String, Vec<u
     out
 }
 
-pub(super) fn set_rng_state<M: Module + ?Sized>(m: &M, state: &[(String, u64)]) -> Result<()> {
+pub(super) fn set_rng_state(walk: Walk, state: &[(String, u64)]) -> Result<()> {
     let given: HashMap<&str, u64> = state.iter().map(|(n, v)| (n.as_str(), *v)).collect();
     let mut streams = Vec::new();
-    m.visit("", &mut |name, e| {
+    walk(&mut |name, e| {
         if let Entry::Rng(_) = e {
             streams.push(name.to_string());
         }
@@ -137,7 +133,7 @@ pub(super) fn set_rng_state<M: Module + ?Sized>(m: &M, state: &[(String, u64)]) 
     if let Some((n, _)) = state.iter().find(|(n, _)| !streams.contains(n)) {
         bail!("unexpected random state `{n}`: the model has no such dropout layer");
     }
-    m.visit("", &mut |name, e| {
+    walk(&mut |name, e| {
         if let Entry::Rng(c) = e {
             c.set(given[name]);
         }

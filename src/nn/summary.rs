@@ -4,37 +4,10 @@
 
 use super::{
     DiscriminatorKind, Module, NLayerDiscriminator, NetG, Norm, PixelDiscriminator, ResnetGenerator,
-    UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
+    SummaryRow, UnetGenerator, Vgg19, VggPooling, VGG19_LAYERS,
 };
 use crate::tensor::Device;
 use anyhow::{bail, Result};
-
-/// One line of a summary: a layer (or a U-Net concatenation) and what it produces.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SummaryRow {
-    /// Dotted module path, as in the parameter names ("model.model.1.model.1").
-    pub name: String,
-    /// What the layer is ("Conv2d(64, 128, k4, s2, p1)").
-    pub layer: String,
-    pub output: Vec<usize>,
-    /// Trainable parameters of this layer alone.
-    pub params: usize,
-}
-
-pub(crate) fn leaf_row(
-    prefix: &str,
-    layer: String,
-    output: &[usize],
-    params: usize,
-    rows: &mut Vec<SummaryRow>,
-) {
-    rows.push(SummaryRow {
-        name: prefix.trim_end_matches('.').to_string(),
-        layer,
-        output: output.to_vec(),
-        params,
-    });
-}
 
 /// The models `summary` knows, with the reference's default configuration.
 pub const SUMMARY_MODELS: [&str; 11] = [

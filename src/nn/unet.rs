@@ -11,7 +11,7 @@
 //! reference weights give reference outputs.
 
 use super::init::init_parameters;
-use super::summary::leaf_row;
+use super::module::leaf_row;
 use super::{Activation, Conv2d, ConvTranspose2d, Dropout, Entry, Module, Norm, Sequential, SummaryRow};
 use crate::tensor::{Device, Tensor};
 use anyhow::{bail, Result};

@@ -85,7 +85,7 @@ impl Vgg19 {
     /// beyond `up_to`, or a classifier, are ignored). Missing or mis-shaped entries are
     /// errors naming the first one.
     pub fn load_from(&self, entries: &[StateEntry]) -> Result<()> {
-        load_entries(self, entries, true)
+        load_entries(&|f| self.visit("", f), entries, true)
     }
 
     /// (x - mean) / std per channel, for RGB images in [0, 1]; differentiable in x.

@@ -1,13 +1,14 @@
 //! `Tensor`: a cheap handle (an `Rc`) to contiguous NCHW data on a device, and, when it was
-//! made by a recorded op, the node that made it (see `autograd`).
+//! made by a recorded op, the node that made it (`graph.rs`; `autograd` walks it backward).
 
 mod device;
+pub(crate) mod graph;
 mod ops;
 
 pub use device::Device;
 
-use crate::autograd::{self, Node, Op};
 use crate::backend::{DType, Storage};
+use graph::Op;
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::Rc;
@@ -19,6 +20,12 @@ pub type TensorId = usize;
 fn next_id() -> TensorId {
     static NEXT: AtomicUsize = AtomicUsize::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The op that made a tensor and its inputs.
+pub struct Node {
+    pub op: Op,
+    pub inputs: Vec<Tensor>,
 }
 
 pub(crate) struct Inner {
@@ -86,7 +93,7 @@ impl Tensor {
         op: Option<(Op, Vec<Tensor>)>,
     ) -> Tensor {
         let node = op
-            .filter(|(_, inputs)| autograd::is_grad_enabled() && inputs.iter().any(|i| i.requires_grad()))
+            .filter(|(_, inputs)| graph::is_grad_enabled() && inputs.iter().any(|i| i.requires_grad()))
             .map(|(op, inputs)| Node { op, inputs });
         Tensor(Rc::new(Inner {
             id: next_id(),
@@ -222,11 +229,6 @@ impl Tensor {
     pub fn copy(&self) -> Tensor {
         let s = self.device().clone_storage(&self.storage());
         Tensor::from_storage(s, self.shape(), self.device())
-    }
-
-    /// Reverse-mode differentiation from this (one-element) tensor.
-    pub fn backward(&self) -> autograd::Gradients {
-        autograd::backward(self)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Forward ops on tensors. Each computes its result through the backend and records an
 //! `Op` for autograd (see `autograd::backward_op` for the matching backward rule).
 
+use super::graph::Op;
 use super::Tensor;
-use crate::autograd::Op;
 use crate::backend::{Binary, ConvGeom, Loss, NormGeom, PadGeom, Pool, Unary};
 
 impl Tensor {

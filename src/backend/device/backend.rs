@@ -4,50 +4,20 @@
 //! dispatches. The launch code is shared by CUDA and the emulator, so the emulator's parity
 //! tests cover it.
 
-use std::sync::Arc;
-
+use super::handle::DeviceBackend;
 use super::ops::{adam, conv, elementwise, gram, layout, loss, memory, norm, pad, pool, random, reduce};
-use super::Runtime;
 use crate::backend::precision::Precision;
 use crate::backend::{
     AdamStep, Backend, Binary, ConvGeom, DType, DeviceKind, Loss, NormGeom, PadGeom, Pool, Storage, Unary,
 };
 
-/// The device backend. Cheap to clone; all state lives in the runtime.
-#[derive(Clone)]
-pub struct DeviceBackend {
-    rt: Arc<dyn Runtime>,
-    precision: Precision,
-}
-
-impl DeviceBackend {
-    /// A backend computing its matrix products in fp32 (see `with_precision`).
-    pub fn new(rt: Arc<dyn Runtime>) -> Self {
-        DeviceBackend { rt, precision: Precision::Fp32 }
-    }
-
-    /// The same runtime with convolutions (and Gram matrices) in precision `p`.
-    pub fn with_precision(mut self, p: Precision) -> Self {
-        self.precision = p;
-        self
-    }
-
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
-    pub fn runtime(&self) -> &Arc<dyn Runtime> {
-        &self.rt
-    }
-}
-
 impl Backend for DeviceBackend {
     fn kind(&self) -> DeviceKind {
-        self.rt.kind()
+        self.runtime().kind()
     }
 
     fn precision(&self) -> Precision {
-        self.precision
+        DeviceBackend::precision(self)
     }
 
     // ---- memory ------------------------------------------------------------
@@ -272,6 +242,6 @@ impl Backend for DeviceBackend {
     }
 
     fn synchronize(&self) {
-        self.rt.synchronize().unwrap_or_else(|e| panic!("{}: {e}", self.rt.name()));
+        self.runtime().synchronize().unwrap_or_else(|e| panic!("{}: {e}", self.runtime().name()));
     }
 }

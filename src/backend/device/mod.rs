@@ -9,6 +9,7 @@ pub mod compile;
 pub mod consts;
 pub mod cuda;
 pub mod emu;
+mod handle;
 pub mod launch;
 mod ops;
 pub mod probe;
@@ -17,9 +18,9 @@ pub mod select;
 pub mod sources;
 pub mod tc;
 
-pub use backend::DeviceBackend;
 pub use cuda::cuda_runtime;
 pub use emu::emu_runtime;
+pub use handle::DeviceBackend;
 
 use crate::backend::DeviceKind;
 use std::ffi::c_void;
