@@ -130,7 +130,8 @@ fn a_valid_hand_made_pth_loads() {
 #[test]
 fn products_offsets_and_strides_are_checked() {
     let dir = TempDir::new("hostile-views");
-    let cases: [(&str, i64, &[i64], &[i64], &str); 5] = [
+    type Case<'a> = (&'a str, i64, &'a [i64], &'a [i64], &'a str);
+    let cases: [Case; 5] = [
         // 2^33 elements of stride 0 over a 4-element storage: 34 GB before.
         ("broadcast.pth", 0, &[1 << 33], &[0], "elements"),
         // An empty tensor starting far past the end: a slice panic before.
