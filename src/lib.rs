@@ -1,7 +1,7 @@
 //! `engine`: a small tensor engine with reverse-mode autograd, a CPU reference backend and
-//! hand-written CUDA kernels (run on a GPU or in the host emulator), with pix2pix and
-//! Gatys neural style transfer on top. Dependencies point one way:
-//! cli -> pix2pix/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
+//! hand-written CUDA kernels (run on a GPU or in the host emulator), with pix2pix,
+//! CycleGAN and Gatys neural style transfer on top. Dependencies point one way:
+//! cli -> pix2pix/cyclegan/style -> nn/optim/io -> tensor/autograd -> backend -> kernels.
 
 // Kernel launches and convolution geometry take many scalar parameters by nature.
 #![allow(clippy::too_many_arguments)]
@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod cyclegan;
 pub mod io;
 pub mod metrics;
 pub mod nn;

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 #[command(
     name = "engine",
     version,
-    about = "A small tensor engine with hand-written CUDA kernels: pix2pix and neural style transfer in one binary."
+    about = "A small tensor engine with hand-written CUDA kernels: pix2pix, CycleGAN and neural style transfer in one binary."
 )]
 struct Cli {
     /// auto, cpu, cuda, cuda:N or emu (the CUDA kernels run on the CPU by our emulator).
@@ -59,6 +59,12 @@ enum Command {
     /// Translate a test split with a trained generator; writes images, index.html, L1/PSNR.
     #[command(name = "test-pix2pix")]
     TestPix2pix(TestOptions),
+    /// Train CycleGAN on unpaired folders trainA/ trainB/; without --dataroot, on the built-in dataset.
+    #[command(name = "train-cyclegan")]
+    TrainCyclegan(Box<cli::cyclegan::CycleTrainArgs>),
+    /// Translate testA/ and testB/ both ways with trained CycleGAN generators; writes images and index.html.
+    #[command(name = "test-cyclegan")]
+    TestCyclegan(cli::cyclegan::CycleTestArgs),
     /// Translate an image or a folder of any size with a generator checkpoint.
     Translate(TranslateOptions),
     /// The paper's objective ablation: train, test and compare several --objective variants.
@@ -112,6 +118,14 @@ fn run() -> anyhow::Result<()> {
         ),
         Command::TestPix2pix(t) => {
             cli::pix2pix::run_test(&t, &cli::device::open(device, cli.precision.as_deref())?)
+        }
+        Command::TrainCyclegan(a) => cli::cyclegan::run_train(
+            a.to_options(),
+            &sub,
+            &cli::device::open(device, cli.precision.as_deref())?,
+        ),
+        Command::TestCyclegan(t) => {
+            cli::cyclegan::run_test(&t, &cli::device::open(device, cli.precision.as_deref())?)
         }
         Command::Translate(t) => {
             cli::pix2pix::run_translate(&t, &cli::device::open(device, cli.precision.as_deref())?)

@@ -2,6 +2,7 @@
 //! calls the library and prints. Nothing below this layer prints results.
 
 pub mod bench;
+pub mod cyclegan;
 pub mod device;
 pub mod info;
 pub mod pix2pix;

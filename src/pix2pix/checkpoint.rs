@@ -52,7 +52,7 @@ pub fn net_path(dir: &Path, label: &str, net: &str) -> PathBuf {
 }
 
 /// A module's state dict as checkpoint tensors (int64 counters stored as f32: exact below 2^24).
-fn to_tensors(prefix: &str, m: &dyn Module) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+pub fn to_tensors(prefix: &str, m: &dyn Module) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     m.state_dict()
         .into_iter()
         .map(|e| {
@@ -108,7 +108,7 @@ fn metadata(model: &Pix2Pix, kind: &str) -> Result<BTreeMap<String, String>> {
     Ok(m)
 }
 
-fn adam_tensors(
+pub fn adam_tensors(
     prefix: &str,
     s: &AdamState,
     params: &[crate::tensor::Tensor],
@@ -121,7 +121,7 @@ fn adam_tensors(
     out
 }
 
-fn load_adam(ck: &Checkpoint, prefix: &str, opt: &mut Adam, steps: &[u64]) -> Result<()> {
+pub fn load_adam(ck: &Checkpoint, prefix: &str, opt: &mut Adam, steps: &[u64]) -> Result<()> {
     let params = opt.params().to_vec();
     let mut m = Vec::new();
     let mut v = Vec::new();
@@ -219,6 +219,7 @@ pub fn load_generator(
             .with_context(|| format!("{}: unreadable architecture metadata", path.display()))?,
         None => fallback.clone(),
     };
+    super::arch_check::check_generator_arch(&arch, &ck)?;
     let g = arch.generator(0, device)?;
     let entries = state_entries(&ck, "", &g).with_context(|| format!("{} does not hold a {} generator (ngf {}, norm {:?}); for reference checkpoints pass --netg/--ngf/--norm", path.display(), arch.netg, arch.ngf, arch.norm))?;
     g.load_state_dict(&entries)?;

@@ -80,7 +80,7 @@ pub struct AlignedDataset {
 }
 
 /// Distinct output sizes with the first (sorted) file of each.
-fn size_table(files: impl Iterator<Item = ((u32, u32), PathBuf)>) -> BTreeMap<(u32, u32), PathBuf> {
+pub fn size_table(files: impl Iterator<Item = ((u32, u32), PathBuf)>) -> BTreeMap<(u32, u32), PathBuf> {
     let mut sizes = BTreeMap::new();
     for (size, path) in files {
         sizes.entry(size).or_insert(path);
@@ -90,7 +90,7 @@ fn size_table(files: impl Iterator<Item = ((u32, u32), PathBuf)>) -> BTreeMap<(u
 
 /// Image files in `dir`, sorted; with `recursive`, also in its subfolders (like the
 /// reference's `make_dataset`).
-fn list_images(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
+pub fn list_images(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
     fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<()> {
         for entry in fs::read_dir(dir).with_context(|| format!("{}: cannot read folder", dir.display()))? {
             let path = entry.with_context(|| format!("{}: cannot read folder", dir.display()))?.path();
@@ -110,7 +110,7 @@ fn list_images(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn check_folder(dir: &Path, what: &str) -> Result<()> {
+pub fn check_folder(dir: &Path, what: &str) -> Result<()> {
     if !dir.exists() {
         bail!("{}: no such folder ({what})", dir.display());
     }
@@ -132,7 +132,7 @@ pub fn split_dirs(dir_a: &Path, dir_b: &Path, phase: &str) -> Result<(PathBuf, P
 }
 
 /// Count files per conversion note and turn the counts into readable lines.
-fn summarize_notes(notes: Vec<Option<&'static str>>, folder: &Path) -> Vec<String> {
+pub fn summarize_notes(notes: Vec<Option<&'static str>>, folder: &Path) -> Vec<String> {
     let total = notes.len();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for note in notes.into_iter().flatten() {

@@ -370,3 +370,41 @@ pub fn loss_plots_svg(losses: &[LossPoint]) -> String {
     out.push_str("</div>\n");
     out
 }
+
+/// A named, coloured series of (epoch, value) points.
+pub type NamedSeries = (&'static str, &'static str, Vec<(f64, f64)>);
+
+/// One chart of named series (name, colour, (epoch, value) points) for apps whose losses
+/// are not pix2pix's four (CycleGAN's eight); non-finite points are left out.
+pub fn series_chart(title: &str, id: &str, series: Vec<NamedSeries>) -> String {
+    let series: Vec<Series> = series
+        .into_iter()
+        .map(|(name, colour, pts)| {
+            let pts = pts.into_iter().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+            Series { name, colour, points: thin(pts, 800) }
+        })
+        .collect();
+    chart(title, id, &series)
+}
+
+/// A page of image rows under `dir`: `intro` (HTML, e.g. charts), then per section a
+/// heading and a row of (file relative to `dir`, label) images. Returns the page's path.
+pub fn write_sections_page(
+    dir: &Path,
+    title: &str,
+    refresh_s: Option<u32>,
+    intro: &str,
+    sections: &[(String, Vec<(String, String)>)],
+) -> Result<PathBuf> {
+    let mut body = String::from(intro);
+    for (heading, cells) in sections {
+        writeln!(body, "<h2>{}</h2>\n<table><tr>", escape(heading)).unwrap();
+        for (rel, label) in cells {
+            body.push_str(&image_cell(dir, rel, label));
+        }
+        body.push_str("</tr></table>\n");
+    }
+    let path = dir.join("index.html");
+    write_bytes_atomic(&path, page(title, refresh_s, &body).as_bytes())?;
+    Ok(path)
+}

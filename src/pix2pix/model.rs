@@ -90,6 +90,16 @@ impl StepLosses {
     }
 }
 
+/// The reference's `GANLoss`: D's prediction against an all-real (1) or all-fake (0)
+/// target, BCE on logits (vanilla) or mean squared error (LSGAN).
+pub fn gan_loss(pred: &Tensor, real: bool, mode: GanMode) -> Tensor {
+    let target = Tensor::full(pred.shape(), if real { 1.0 } else { 0.0 }, pred.dtype(), pred.device());
+    match mode {
+        GanMode::Vanilla => pred.bce_with_logits(&target),
+        GanMode::Lsgan => pred.mse_loss(&target),
+    }
+}
+
 pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
 
 pub struct Pix2Pix {
@@ -133,13 +143,8 @@ impl Pix2Pix {
         }
     }
 
-    /// GAN loss of D's prediction against an all-real or all-fake target.
     fn gan_loss(&self, pred: &Tensor, real: bool) -> Tensor {
-        let target = Tensor::full(pred.shape(), if real { 1.0 } else { 0.0 }, pred.dtype(), pred.device());
-        match self.gan_mode {
-            GanMode::Vanilla => pred.bce_with_logits(&target),
-            GanMode::Lsgan => pred.mse_loss(&target),
-        }
+        gan_loss(pred, real, self.gan_mode)
     }
 
     /// One optimisation step on a batch: D step, then G step (as the reference's
