@@ -219,6 +219,7 @@ pub fn load_generator(
             .with_context(|| format!("{}: unreadable architecture metadata", path.display()))?,
         None => fallback.clone(),
     };
+    super::arch_check::check_generator_arch(&arch, &ck)?;
     let g = arch.generator(0, device)?;
     let entries = state_entries(&ck, "", &g).with_context(|| format!("{} does not hold a {} generator (ngf {}, norm {:?}); for reference checkpoints pass --netg/--ngf/--norm", path.display(), arch.netg, arch.ngf, arch.norm))?;
     g.load_state_dict(&entries)?;

@@ -1,6 +1,7 @@
 //! pix2pix (Isola et al.): data, preprocessing, pages; models and training live beside.
 
 pub mod ablate;
+pub mod arch_check;
 pub mod checkpoint;
 pub mod combine;
 pub mod compare;

@@ -10,6 +10,7 @@ mod pickle;
 mod pth;
 mod safetensors;
 mod tensors;
+mod value;
 
 pub use dtype::StoredDtype;
 pub use pth::{load_pth, load_pth_filtered};

@@ -4,80 +4,14 @@
 //! `('storage', torch.FloatStorage, key, location, numel)`. Anything else becomes an opaque
 //! value. It never runs code: globals are names, calls are modelled or become opaque.
 
+//! The values it builds, and the bounds on them (depth, cycles, sharing), are in `value.rs`.
+
 use super::dtype::StoredDtype;
+use super::value::check_tree;
+pub(super) use super::value::{dict_get, StorageRef, TensorRef, Value};
 use anyhow::{anyhow, bail, Result};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-
-#[derive(Debug)]
-pub(super) struct StorageRef {
-    pub(super) key: String,
-    pub(super) dtype: StoredDtype,
-}
-
-#[derive(Debug)]
-pub(super) struct TensorRef {
-    pub(super) storage: Rc<StorageRef>,
-    pub(super) offset: usize,
-    pub(super) shape: Vec<usize>,
-    pub(super) stride: Vec<usize>,
-}
-
-/// Containers are shared (`Rc`) so that memo references see later mutations, as in Python.
-/// Some payloads are only ever shown through `Debug` in error messages.
-#[derive(Clone, Debug)]
-#[allow(dead_code)]
-pub(super) enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-    /// An integer too large for i64, as little-endian two's complement bytes.
-    Long(Vec<u8>),
-    Float(f64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Tuple(Rc<Vec<Value>>),
-    List(Rc<RefCell<Vec<Value>>>),
-    Dict(Rc<RefCell<Vec<(Value, Value)>>>),
-    Global(Rc<str>),
-    Storage(Rc<StorageRef>),
-    Tensor(Rc<TensorRef>),
-    /// Result of calling something this reader does not model: the callable's name.
-    Object(Rc<str>),
-}
-
-impl Value {
-    pub(super) fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_usize(&self) -> Option<usize> {
-        match self {
-            Value::Int(i) => usize::try_from(*i).ok(),
-            Value::Bool(b) => Some(*b as usize),
-            _ => None,
-        }
-    }
-
-    fn usize_tuple(&self) -> Option<Vec<usize>> {
-        match self {
-            Value::Tuple(t) => t.iter().map(Value::as_usize).collect(),
-            Value::List(l) => l.borrow().iter().map(Value::as_usize).collect(),
-            _ => None,
-        }
-    }
-}
-
-pub(super) fn dict_get(d: &Value, key: &str) -> Option<Value> {
-    match d {
-        Value::Dict(d) => d.borrow().iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
-        _ => None,
-    }
-}
 
 pub(super) struct Unpickler<'a> {
     data: &'a [u8],
@@ -130,7 +64,8 @@ impl<'a> Unpickler<'a> {
 
     fn string(&mut self, n: usize) -> Result<Value> {
         let b = self.take(n)?;
-        Ok(Value::Str(String::from_utf8(b.to_vec()).map_err(|_| anyhow!("bad UTF-8 string in pickle"))?))
+        let s = std::str::from_utf8(b).map_err(|_| anyhow!("bad UTF-8 string in pickle"))?;
+        Ok(Value::Str(s.into()))
     }
 
     fn pop(&mut self) -> Result<Value> {
@@ -161,8 +96,15 @@ impl<'a> Unpickler<'a> {
         Ok(())
     }
 
-    /// Runs until STOP and returns the object; `pos` is then just past it.
+    /// Runs until STOP and returns the object; `pos` is then just past it. The object is
+    /// checked by `check_tree` (no cycle, bounded depth and size).
     pub(super) fn load(&mut self) -> Result<Value> {
+        let root = self.run()?;
+        check_tree(&root)?;
+        Ok(root)
+    }
+
+    fn run(&mut self) -> Result<Value> {
         loop {
             let at = self.pos;
             let op = self.u8()?;
@@ -236,18 +178,18 @@ impl<'a> Unpickler<'a> {
                         0x8e => u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize,
                         _ => self.u32()? as usize,
                     };
-                    let b = self.take(n)?.to_vec();
+                    let b = self.take(n)?;
                     // Python 2 str pickles (U/T) are text in practice: keep them as strings.
-                    let v = match (op, String::from_utf8(b.clone())) {
-                        (b'U' | b'T', Ok(s)) => Value::Str(s),
-                        _ => Value::Bytes(b),
+                    let v = match (op, std::str::from_utf8(b)) {
+                        (b'U' | b'T', Ok(s)) => Value::Str(s.into()),
+                        _ => Value::Bytes(b.into()),
                     };
                     self.stack.push(v);
                 }
-                b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()))),
+                b')' => self.stack.push(Value::tuple(Vec::new())),
                 b't' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    self.stack.push(Value::tuple(items));
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
@@ -255,44 +197,43 @@ impl<'a> Unpickler<'a> {
                         bail!("pickle stack underflow at byte {at}");
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    self.stack.push(Value::tuple(items));
                 }
-                b']' => self.stack.push(Value::List(Rc::new(RefCell::new(Vec::new())))),
+                b']' => self.stack.push(Value::list(Vec::new())),
                 b'l' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::List(Rc::new(RefCell::new(items))));
+                    self.stack.push(Value::list(items));
                 }
-                b'}' => self.stack.push(Value::Dict(Rc::new(RefCell::new(Vec::new())))),
+                b'}' => self.stack.push(Value::dict(Vec::new())),
                 b'd' => {
                     let items = self.pop_mark()?;
-                    let pairs = pairs(items);
-                    self.stack.push(Value::Dict(Rc::new(RefCell::new(pairs))));
+                    self.stack.push(Value::dict(pairs(items)));
                 }
                 b'a' => {
                     let v = self.pop()?;
                     if let Value::List(l) = self.top()? {
-                        l.borrow_mut().push(v);
+                        l.0.borrow_mut().push(v);
                     }
                 }
                 b'e' => {
                     let items = self.pop_mark()?;
                     if let Value::List(l) = self.top()? {
-                        l.borrow_mut().extend(items);
+                        l.0.borrow_mut().extend(items);
                     }
                 }
                 b's' => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     if let Value::Dict(d) = self.top()? {
-                        dict_set(&mut d.borrow_mut(), k, v);
+                        d.0.borrow_mut().set(k, v);
                     }
                 }
                 b'u' => {
                     let items = self.pop_mark()?;
                     if let Value::Dict(d) = self.top()? {
-                        let mut d = d.borrow_mut();
+                        let mut d = d.0.borrow_mut();
                         for (k, v) in pairs(items) {
-                            dict_set(&mut d, k, v);
+                            d.set(k, v);
                         }
                     }
                 }
@@ -382,7 +323,7 @@ fn long_value(b: &[u8]) -> Value {
         full[..b.len()].copy_from_slice(b);
         Value::Int(i64::from_le_bytes(full))
     } else {
-        Value::Long(b.to_vec())
+        Value::Long(b.into())
     }
 }
 
@@ -395,29 +336,14 @@ fn pairs(items: Vec<Value>) -> Vec<(Value, Value)> {
     out
 }
 
-/// Insert or replace, keeping first-insertion order like a Python dict.
-fn dict_set(d: &mut Vec<(Value, Value)>, k: Value, v: Value) {
-    if let Some(key) = k.as_str() {
-        if let Some(slot) = d.iter_mut().find(|(x, _)| x.as_str() == Some(key)) {
-            slot.1 = v;
-            return;
-        }
-    }
-    d.push((k, v));
-}
-
 fn call(callable: &Value, args: &Value) -> Result<Value> {
     let Value::Global(name) = callable else {
         return Ok(Value::Object("<call>".into()));
     };
-    let args: &[Value] = match args {
-        Value::Tuple(t) => t,
-        _ => &[],
-    };
+    let args = args.items();
+    let args: &[Value] = args.as_deref().map_or(&[], |a| &a[..]);
     Ok(match &**name {
-        "collections.OrderedDict" | "builtins.dict" | "__builtin__.dict" => {
-            Value::Dict(Rc::new(RefCell::new(Vec::new())))
-        }
+        "collections.OrderedDict" | "builtins.dict" | "__builtin__.dict" => Value::dict(Vec::new()),
         "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
             let bad = || anyhow!("bad arguments to {name}");
             let Some(Value::Storage(storage)) = args.first() else { return Err(bad()) };
@@ -440,6 +366,7 @@ fn call(callable: &Value, args: &Value) -> Result<Value> {
 
 fn persistent_load(pid: &Value) -> Result<Value> {
     let Value::Tuple(t) = pid else { bail!("persistent id is not a tuple") };
+    let t = t.0.borrow();
     if t.first().and_then(Value::as_str) != Some("storage") || t.len() < 5 {
         bail!("unsupported persistent id {pid:?}");
     }
@@ -458,7 +385,7 @@ fn persistent_load(pid: &Value) -> Result<Value> {
         other => bail!("storage type {other} is not supported"),
     };
     let key = match &t[2] {
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         _ => bail!("bad storage key in {pid:?}"),
     };
@@ -487,13 +414,13 @@ mod tests {
         let v = u.load().unwrap();
         assert_eq!(u.pos, p.len());
         let Value::List(a) = dict_get(&v, "a").unwrap() else { panic!() };
-        assert_eq!(a.borrow().len(), 3);
-        assert!(matches!(a.borrow()[1], Value::Float(f) if f == 2.5));
+        assert_eq!(a.0.borrow().len(), 3);
+        assert!(matches!(a.0.borrow()[1], Value::Float(f) if f == 2.5));
         // 'c' is the memoised list: the same object as 'a'.
         let Value::List(c) = dict_get(&v, "c").unwrap() else { panic!() };
         assert!(Rc::ptr_eq(&a, &c));
         let Value::Tuple(b) = dict_get(&v, "b").unwrap() else { panic!() };
-        assert!(matches!(b[..], [Value::Bool(true), Value::None]));
+        assert!(matches!(b.0.borrow()[..], [Value::Bool(true), Value::None]));
     }
 
     #[test]
