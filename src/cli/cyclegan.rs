@@ -206,7 +206,7 @@ fn apply_builtin_preset(o: &mut CycleOptions, explicit: &HashSet<String>, gpu: b
 
 /// The CPU preset's image side, epochs (constant, decay) and learning rate.
 const PRESET_SIZE: u32 = 64;
-const PRESET_EPOCHS: (usize, usize) = (6, 4);
+const PRESET_EPOCHS: (usize, usize) = (8, 6);
 const PRESET_LR: f64 = 0.0002;
 
 pub fn run_train(mut o: CycleOptions, explicit: &HashSet<String>, device: &Device) -> Result<()> {
